@@ -1,0 +1,230 @@
+"""The runner: wires the log, the machines, the front end, the runs and the services together.
+
+Everything that happens goes through `emit` (log it, let the machines consume it); every
+machine move comes back through `_on_machine` (log it, let the one effect handler of that
+machine act on it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from machines import vocabulary as v
+from machines.base import Transitioned, TriggerRejected
+from machines.registry import Machines
+from runner import config as cfg
+from runner.context import Paths, TaskSet
+from runner.drivers import BATCH_ENV, Driver, driver_for
+from runner.frontend import FrontEnd
+from runner.logsink import install_logging
+from runner.outbox import Outbox
+from runner.runs import Runs
+from runner.services import build_services
+from runner.user_input import UserInputServer, install_hook
+from transcripts.events import KERNEL, OBSERVATION, REJECTED, TRANSITION, Event, stamped
+from transcripts.location import resolve_log_path
+from transcripts.store import EventLog
+
+VERSION = "0.1.0"
+log = logging.getLogger("krunner")
+
+
+class Runner:
+    """One runner process: `await Runner(config).serve()` until SIGTERM/SIGINT."""
+
+    def __init__(self, config: cfg.Config) -> None:
+        self.config = config
+        state_dir = config.paths.state_dir
+        if not state_dir.is_absolute() or str(state_dir) == "/nonexistent":
+            state_dir = Path(tempfile.mkdtemp(prefix="krunner-"))
+        self.paths: Paths = Paths(config.paths.work_dir, config.paths.config_dir,
+                                  config.paths.service_defs, config.paths.user_input_socket,
+                                  state_dir)
+        self.started_at = time.monotonic()
+        self.tasks = TaskSet()
+        self.log = EventLog(resolve_log_path(config.log_path), on_degraded=self._log_degraded)
+        self.machines = Machines(self._on_machine)
+        self.driver: Driver = driver_for(config.lang, config.runtime_path, self.paths.work_dir)
+        self.runtime_path = self.driver.runtime
+        self.child_env: dict[str, str] = {}
+        self._stopping = asyncio.Event()
+
+    # --- the Context the parts use ----------------------------------------------------
+    def emit(self, event: Event) -> None:
+        self.log.append(event)
+        self.machines.consume(event)
+
+    def send(self, source: str, msg_type: str, payload: bytes, *, record: bool = True) -> None:
+        self.outbox.send(source, msg_type, payload, record=record)
+
+    def spawn(self, coro: Any, owner: str) -> asyncio.Task[Any]:
+        return self.tasks.spawn(self._guarded(coro, owner), owner)
+
+    async def _guarded(self, coro: Any, owner: str) -> Any:
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("task %s failed", owner)
+            return None
+
+    def _on_machine(self, t: Transitioned | TriggerRejected) -> None:
+        if isinstance(t, TriggerRejected):
+            self.log.append(stamped(t.source, REJECTED, t.trigger, t.data, t.state, None))
+            return
+        self.log.append(stamped(t.source, TRANSITION, t.trigger, t.data, t.from_state,
+                                t.to_state))
+        if t.source.startswith("run:"):
+            self.runs.on_transition(t.source, t.to_state, t.from_state)
+        elif t.source == KERNEL:
+            self._on_kernel(t)
+        else:
+            self.services.on_transition(t)
+
+    def _log_degraded(self, error: str | None) -> None:
+        if error is None:
+            print("krunner: event log recording resumed", file=sys.stderr, flush=True)
+        else:
+            print(f"krunner: EVENT LOG RECORDING DEGRADED: {error}", file=sys.stderr, flush=True)
+
+    # --- life -------------------------------------------------------------------------
+    async def serve(self) -> int:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._request_stop, signum)
+        self.log.open_session(kernel_id=os.environ.get("BACKENDAI_KERNEL_ID", ""),
+                              language=self.config.lang, runner_version=VERSION,
+                              host=socket.gethostname(), pid=os.getpid())
+        install_logging(self, debug=self.config.debug)
+        self.emit(stamped(KERNEL, OBSERVATION, "RunnerStarted",
+                          {"lang": self.config.lang, "runtime": self.runtime_path}))
+        self._bind()
+        self._prepare_env()
+        self.runs = Runs(self, self.driver, self._batch_env(), self.config.record_output_limit)
+        self.services = build_services(self)
+        self.frontend = FrontEnd(self, self.in_sock, self.runs, self.services,
+                                 self.driver.complete, self.started_at)
+        self.spawn(self.frontend.serve(), owner="frontend")
+        self.spawn(self._start_up(), owner="startup")
+        await self._stopping.wait()
+        await self._shut_down()
+        return 0
+
+    def _bind(self) -> None:
+        self.zctx = zmq.asyncio.Context()
+        self.in_sock = self.zctx.socket(zmq.PULL)
+        self.in_sock.bind(f"tcp://*:{self.config.input_port}")
+        print(f"binding to tcp://*:{self.config.input_port}", flush=True)
+        out_sock = zmq.Context.instance().socket(zmq.PUSH)
+        out_sock.bind(f"tcp://*:{self.config.output_port}")
+        print(f"binding to tcp://*:{self.config.output_port}", flush=True)
+        self.outbox = Outbox(out_sock, self.log.append)
+        self.emit(stamped(KERNEL, OBSERVATION, "SocketsBound",
+                          {"input": self.config.input_port, "output": self.config.output_port}))
+
+    def _prepare_env(self) -> None:
+        extra, problem = cfg.read_environ_file(self.paths.config_dir)
+        os.environ.update(extra)
+        if problem:
+            log.warning("%s", problem)
+        self.child_env = cfg.build_child_env(dict(os.environ), extra, self.driver.env(),
+                                             home=self.paths.work_dir)
+
+    def _batch_env(self) -> dict[str, str]:
+        hook = install_hook(self.paths.state_dir / "pyhook")
+        pythonpath = ":".join(p for p in (str(hook), self.child_env.get("PYTHONPATH")) if p)
+        return {**BATCH_ENV, "PYTHONPATH": pythonpath,
+                "KRUNNER_USER_INPUT_SOCKET": str(self.paths.user_input_socket)}
+
+    async def _start_up(self) -> None:
+        """Everything that may take time; `status` is already being answered meanwhile."""
+        self.user_input = UserInputServer(self.paths.user_input_socket, self.runs.ask)
+        try:
+            await self.user_input.start()
+        except OSError as e:
+            log.warning("batch input() is unavailable: %s", e)
+        await self._start_driver()
+        await self._run_bootstrap()
+        self.spawn(self.runs.serve(), owner="runs")
+        await self.services.start_intrinsic()
+
+    async def _start_driver(self) -> None:
+        if not self.driver.has_query:
+            self.runs.query_error = f"the {self.config.lang} runtime has no query mode"
+            self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_READY, {"query": False}))
+        else:
+            try:
+                await self.driver.start(self.paths.state_dir / "kernels", self.child_env,
+                                        self._kernel_died)
+                self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_READY, {"query": True}))
+            except Exception as e:
+                self.runs.query_error = f"failed to start the Jupyter kernel: {e}"
+                log.error("query mode is disabled: %s", self.runs.query_error)
+                self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_FAILED, {"reason": str(e)}))
+        self.runs.query_ready.set()
+
+    async def _run_bootstrap(self) -> None:
+        script = self.paths.work_dir / "bootstrap.sh"
+        if not script.is_file():
+            return
+        log.info("running the user bootstrap script")
+        proc = await asyncio.create_subprocess_exec(
+            "/bin/sh", str(script), cwd=self.paths.work_dir, env=self.child_env,
+            stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
+        code = await proc.wait()
+        self.emit(stamped(KERNEL, OBSERVATION, "BootstrapExited", {"exit_code": code}))
+        log.info("the user bootstrap script has exited with code %d", code)
+
+    def _kernel_died(self, reason: str) -> None:
+        self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_DIED, {"reason": reason}))
+
+    def _on_kernel(self, t: Transitioned) -> None:
+        if t.to_state == "unhealthy":
+            self.spawn(self._restart_kernel(), owner="kernel-restart")
+
+    async def _restart_kernel(self) -> None:
+        try:
+            await self.driver.restart()
+        except Exception as e:
+            self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_RESTART_FAILED, {"reason": str(e)}))
+            self.runs.query_error = f"the Jupyter kernel could not be restarted: {e}"
+            return
+        self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_RESTARTED, {}))
+
+    def _request_stop(self, signum: int) -> None:
+        if self._stopping.is_set():
+            return
+        self.emit(stamped(KERNEL, OBSERVATION, v.SHUTDOWN_REQUESTED,
+                          {"signal": signal.Signals(signum).name}))
+        self._stopping.set()
+
+    async def _shut_down(self) -> None:
+        """End runs, services and the kernel (whole process groups), flush the log, exit 0."""
+        self.in_sock.close(linger=0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.runs.stop(), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.services.stop_all(), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.driver.shutdown(), 10)
+        if hasattr(self, "user_input"):
+            await self.user_input.close()
+        await self.outbox.close(timeout=1.0)
+        await self.tasks.cancel_all()
+        self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STOPPED, {}))
+        self.log.close()
+        self.zctx.destroy(linger=0)

@@ -1,0 +1,182 @@
+"""Language drivers: what `*` means for clean/build/exec, and how a query runs.
+
+A driver owns its language's processes (the Jupyter kernel for python/app); the run queue
+asks it for commands and queries and never touches those processes itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.jupyter import InputSource, JupyterKernel, OutputSink
+
+BATCH_ENV = {"_BACKEND_BATCH_MODE": "1"}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What a batch step resolves to: a command to run, or an immediate exit code + message."""
+
+    command: str | list[str] | None = None
+    exit_code: int = 0
+    message: str = ""
+    batch: bool = False  # child gets _BACKEND_BATCH_MODE=1 and the input() hook
+
+
+class Driver:
+    """Base driver: no query mode, shell commands only; `*` means nothing to do."""
+
+    lang = "base"
+    default_runtime = "/bin/sh"
+    has_query = False
+
+    def __init__(self, runtime_path: str | None, work_dir: Path) -> None:
+        self.runtime = resolve_runtime(runtime_path or self.default_runtime)
+        self.work_dir = work_dir
+
+    def env(self) -> dict[str, str]:
+        """Extra variables every child of this language gets."""
+        return {}
+
+    def step(self, op: str, command: str) -> Step:
+        """Resolve a clean/build/exec payload; `*` means the language's heuristic."""
+        if not command.strip():
+            return Step(exit_code=0)
+        if command.strip() == "*":
+            if op == "build" and (self.work_dir / "Makefile").is_file():
+                return Step("make")
+            return self.heuristic(op)
+        return Step(command, batch=(op == "exec"))
+
+    def heuristic(self, op: str) -> Step:
+        return Step(exit_code=0)
+
+    async def start(self, kernel_dir: Path, env: dict[str, str],
+                    on_death: Callable[[str], None]) -> None:
+        """Bring up what query mode needs."""
+
+    async def query(self, code: str, on_output: OutputSink, on_input: InputSource) -> int:
+        raise NotImplementedError("query mode is not available for this language")
+
+    async def interrupt(self) -> None:
+        """Interrupt a running query."""
+
+    async def complete(self, code: str) -> list[str]:
+        return []
+
+    async def restart(self) -> None:
+        """Bring query mode back after its engine died."""
+
+    async def shutdown(self) -> None:
+        """Stop everything the driver started."""
+
+
+class JupyterDriver(Driver):
+    """Query mode through a real ipykernel started with the runtime's own Python."""
+
+    has_query = True
+
+    def __init__(self, runtime_path: str | None, work_dir: Path) -> None:
+        super().__init__(runtime_path, work_dir)
+        self.kernel: JupyterKernel | None = None
+
+    async def start(self, kernel_dir: Path, env: dict[str, str],
+                    on_death: Callable[[str], None]) -> None:
+        python = self.runtime if await has_ipykernel(self.runtime, env) else sys.executable
+        argv = [python, "-m", "ipykernel_launcher"]
+        self.kernel = JupyterKernel(argv, env=env, cwd=self.work_dir, spec_dir=kernel_dir,
+                                    on_death=on_death)
+        await self.kernel.start()
+
+    async def query(self, code: str, on_output: OutputSink, on_input: InputSource) -> int:
+        assert self.kernel is not None
+        reply = await self.kernel.execute(code, on_output, on_input)
+        return query_exit_code(reply)
+
+    async def interrupt(self) -> None:
+        if self.kernel is not None:
+            await self.kernel.interrupt()
+
+    async def complete(self, code: str) -> list[str]:
+        return await self.kernel.complete(code) if self.kernel is not None else []
+
+    async def restart(self) -> None:
+        if self.kernel is not None:
+            await self.kernel.restart()
+
+    async def shutdown(self) -> None:
+        if self.kernel is not None:
+            await self.kernel.shutdown()
+
+
+class PythonDriver(JupyterDriver):
+    lang = "python"
+    default_runtime = "/usr/bin/python"
+
+    def heuristic(self, op: str) -> Step:
+        if op == "build":
+            if (self.work_dir / "setup.py").is_file():
+                return Step([self.runtime, "-m", "pip", "install", "--user", "-e", "."])
+            return Step(exit_code=0)
+        if op == "exec":
+            if (self.work_dir / "main.py").is_file():
+                return Step([self.runtime, "main.py"], batch=True)
+            return Step(exit_code=127, message="main.py not found: nothing to execute\n")
+        return Step(exit_code=0)
+
+
+class AppDriver(JupyterDriver):
+    lang = "app"
+    default_runtime = "/opt/backend.ai/bin/python"
+
+    def heuristic(self, op: str) -> Step:
+        if op == "clean":
+            return Step(exit_code=0)
+        return Step(exit_code=0, message="batch-mode execution is not supported\n")
+
+
+DRIVERS: dict[str, type[Driver]] = {"python": PythonDriver, "app": AppDriver}
+
+
+def driver_for(lang: str, runtime_path: str | None, work_dir: Path) -> Driver:
+    """The driver of a runtime type; unknown types run shell commands only."""
+    return DRIVERS.get(lang, Driver)(runtime_path, work_dir)
+
+
+def resolve_runtime(path: str) -> str:
+    """The runtime if it exists, else the same program from PATH, else this Python for Pythons."""
+    if os.access(path, os.X_OK):
+        return path
+    found = shutil.which(Path(path).name)
+    if found:
+        return found
+    return sys.executable if "python" in Path(path).name else path
+
+
+async def has_ipykernel(python: str, env: dict[str, str]) -> bool:
+    """Whether the runtime can host the kernel itself (else the runner's own Python does)."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            python, "-c", "import ipykernel", env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    except OSError:
+        return False
+    return await proc.wait() == 0
+
+
+def query_exit_code(reply: dict[str, object]) -> int:
+    """0 for a clean cell, the code of a SystemExit, 1 for any other error."""
+    if reply.get("status") == "ok":
+        return 0
+    if reply.get("ename") == "SystemExit":
+        try:
+            return int(str(reply.get("evalue", "1")))
+        except ValueError:
+            return 1
+    return 1

@@ -1,0 +1,43 @@
+"""The runner's own log lines: to its stderr (the container log) and into the event log.
+
+They are never forwarded to the agent, so a user's run output carries only its own output.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Protocol
+
+from transcripts.events import KERNEL, LOG, Event, stamped
+
+
+class Emitter(Protocol):
+    def emit(self, event: Event) -> None: ...
+
+
+class EventLogHandler(logging.Handler):
+    """Turns each record into a `log` event of the kernel stream."""
+
+    def __init__(self, target: Emitter) -> None:
+        super().__init__()
+        self._target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        data: dict[str, str] = {"level": record.levelname, "message": record.getMessage()}
+        if record.exc_info:
+            data["traceback"] = logging.Formatter().formatException(record.exc_info)
+        self._target.emit(stamped(KERNEL, LOG, record.levelname.lower(), data))
+
+
+def install_logging(target: Emitter, *, debug: bool, prefix: str = "krunner") -> None:
+    """Route the `krunner` logger to stderr and to the event log."""
+    logger = logging.getLogger("krunner")
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
+    logger.propagate = False
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter(f"{prefix}: [%(levelname)s] %(message)s"))
+    logger.addHandler(console)
+    logger.addHandler(EventLogHandler(target))

@@ -1,0 +1,58 @@
+"""A batch child: its own process group, output pumped as it comes, the whole group signalled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+CHUNK = 65536
+Sink = Callable[[str, bytes], None]  # (stream name, chunk)
+
+
+class GroupProcess:
+    """One command run through `/bin/sh -c` (or an argv) in a new session and process group."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.pid = proc.pid
+
+    @classmethod
+    async def start(cls, command: str | list[str], *, cwd: Path, env: dict[str, str]
+                    ) -> GroupProcess:
+        common = dict(stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                      stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
+        if isinstance(command, str):
+            proc = await asyncio.create_subprocess_shell(command, **common)
+        else:
+            proc = await asyncio.create_subprocess_exec(*command, **common)
+        return cls(proc)
+
+    async def pump(self, sink: Sink) -> int:
+        """Forward stdout and stderr until both close and the process exits; the exit code."""
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        await asyncio.gather(_copy(self.proc.stdout, "stdout", sink),
+                             _copy(self.proc.stderr, "stderr", sink))
+        return await self.proc.wait()
+
+    def signal(self, signum: int) -> None:
+        """Signal the whole group (the shell and everything it started)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signum)
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
+        self.signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), grace)
+        except TimeoutError:
+            pass
+        self.signal(signal.SIGKILL)
+
+
+async def _copy(stream: asyncio.StreamReader, name: str, sink: Sink) -> None:
+    while chunk := await stream.read(CHUNK):
+        sink(name, chunk)
