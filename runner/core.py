@@ -127,14 +127,12 @@ class Runner:
     def _bind(self) -> None:
         self.zctx = zmq.asyncio.Context()
         self.in_sock = self.zctx.socket(zmq.PULL)
-        self.in_sock.bind(f"tcp://*:{self.config.input_port}")
-        print(f"binding to tcp://*:{self.config.input_port}", flush=True)
+        input_port = _bind(self.in_sock, self.config.input_port)
         out_sock = zmq.Context.instance().socket(zmq.PUSH)
-        out_sock.bind(f"tcp://*:{self.config.output_port}")
-        print(f"binding to tcp://*:{self.config.output_port}", flush=True)
+        output_port = _bind(out_sock, self.config.output_port)
         self.outbox = Outbox(out_sock, self.log.append)
         self.emit(stamped(KERNEL, OBSERVATION, "SocketsBound",
-                          {"input": self.config.input_port, "output": self.config.output_port}))
+                          {"input": input_port, "output": output_port}))
 
     def _prepare_env(self) -> None:
         extra, problem = cfg.read_environ_file(self.paths.config_dir)
@@ -190,6 +188,7 @@ class Runner:
         log.info("the user bootstrap script has exited with code %d", code)
 
     def _kernel_died(self, reason: str) -> None:
+        self.runs.query_ready.clear()  # queries wait for the restart
         self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_DIED, {"reason": reason}))
 
     def _on_kernel(self, t: Transitioned) -> None:
@@ -202,8 +201,9 @@ class Runner:
         except Exception as e:
             self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_RESTART_FAILED, {"reason": str(e)}))
             self.runs.query_error = f"the Jupyter kernel could not be restarted: {e}"
-            return
-        self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_RESTARTED, {}))
+        else:
+            self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_RESTARTED, {}))
+        self.runs.query_ready.set()
 
     def _request_stop(self, signum: int) -> None:
         if self._stopping.is_set():
@@ -228,3 +228,11 @@ class Runner:
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STOPPED, {}))
         self.log.close()
         self.zctx.destroy(linger=0)
+
+
+def _bind(sock: zmq.Socket, port: int) -> int:
+    """Bind on every interface; port 0 picks a free one. Prints the line the original prints."""
+    sock.bind(f"tcp://*:{port}" if port else "tcp://*:*")
+    bound = int(sock.getsockopt(zmq.LAST_ENDPOINT).decode().rsplit(":", 1)[1])
+    print(f"binding to tcp://*:{bound}", flush=True)
+    return bound

@@ -89,7 +89,8 @@ class JupyterDriver(Driver):
     async def start(self, kernel_dir: Path, env: dict[str, str],
                     on_death: Callable[[str], None]) -> None:
         python = self.runtime if await has_ipykernel(self.runtime, env) else sys.executable
-        argv = [python, "-m", "ipykernel_launcher"]
+        # jedi makes the first completion take seconds, past what the agent waits for
+        argv = [python, "-m", "ipykernel_launcher", "--IPCompleter.use_jedi=False"]
         self.kernel = JupyterKernel(argv, env=env, cwd=self.work_dir, spec_dir=kernel_dir,
                                     on_death=on_death)
         await self.kernel.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,7 +131,11 @@ class JupyterKernel:
             reply = await req.reply
         finally:
             self._requests.pop(msg_id, None)
-        return [str(m) for m in reply.get("matches", [])]
+        # matches replace code[cursor_start:cursor_end]; give whole tokens, e.g. "os.path"
+        start = int(reply.get("cursor_start", len(code)))
+        prefix = re.search(r"[\w.]*$", code[:start])
+        head = prefix.group(0) if prefix else ""
+        return [head + str(m) for m in reply.get("matches", [])]
 
     async def _read(self, channel: Any, route: Callable[[dict[str, Any]], Any]) -> None:
         while True:

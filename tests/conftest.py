@@ -6,6 +6,8 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
+import threading
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,9 +42,11 @@ class RunnerProcess:
         return self.home / "work"
 
     def client(self, timeout: float = 60.0) -> AgentClient:
-        client = AgentClient("127.0.0.1", self.input_port, self.output_port, timeout=timeout)
-        self.clients.append(client)
-        return client
+        """The agent's connection (one: a second PULL would take every other reply)."""
+        if not self.clients:
+            self.clients.append(AgentClient("127.0.0.1", self.input_port, self.output_port,
+                                            timeout=timeout))
+        return self.clients[0]
 
     def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM and wait; the exit code."""
@@ -60,21 +64,32 @@ class RunnerProcess:
 
 def start_runner(tmp_path: Path, lang: str = "python", *extra: str,
                  env: dict[str, str] | None = None) -> RunnerProcess:
-    home = tmp_path / f"runner-{free_port()}"
+    home = Path(tempfile.mkdtemp(prefix="runner-", dir=tmp_path))
     for sub in ("work", "config", "service-defs", "state"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     log_path = home / "events.sqlite3"
-    inp, out = free_port(), free_port()
     argv = [sys.executable, "-m", "runner", lang, sys.executable,
-            "--input-port", str(inp), "--output-port", str(out),
+            "--input-port", "0", "--output-port", "0",
             "--work-dir", str(home / "work"), "--config-dir", str(home / "config"),
             "--service-defs", str(home / "service-defs"), "--state-dir", str(home / "state"),
             "--user-input-socket", str(home / "input.sock"), "--log", str(log_path), *extra]
     child_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     stderr = open(home / "runner.stderr", "wb")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(argv, cwd=home / "work", env=child_env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(argv, cwd=home / "work", env=child_env, stdout=subprocess.PIPE,
                             stderr=stderr)
+    inp, out = (_bound_port(proc) for _ in range(2))
+    threading.Thread(target=proc.stdout.read, daemon=True).start()  # never let it fill
     return RunnerProcess(proc, home, log_path, inp, out)
+
+
+def _bound_port(proc: subprocess.Popen[bytes]) -> int:
+    """The port of the runner's next `binding to tcp://*:PORT` line."""
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()
+    if not line.startswith("binding to tcp://"):
+        proc.kill()
+        raise RuntimeError(f"the runner did not bind its sockets: {line!r}")
+    return int(line.rsplit(":", 1)[1])
 
 
 @pytest.fixture

@@ -1,0 +1,117 @@
+"""All machines of one session, and the routing of events to their triggers.
+
+`consume(event)` is the only way machines move, in the runner and in replay alike: the same
+recorded inputs and observations give the same transitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from machines import vocabulary as v
+from machines.base import Lifecycle, Sink, Transitioned, TriggerRejected
+from machines.kernel import Kernel
+from machines.model_health import ModelHealth
+from machines.run import Run
+from machines.service import Service
+from transcripts.events import INPUT, KERNEL, OBSERVATION, Event
+
+# (stream kind, event kind, event name) -> trigger
+ROUTES: dict[tuple[str, str, str], str] = {
+    ("kernel", OBSERVATION, "RunnerStarted"): "started",
+    ("kernel", OBSERVATION, v.DRIVER_READY): "ready",
+    ("kernel", OBSERVATION, v.DRIVER_FAILED): "fail",
+    ("kernel", OBSERVATION, v.KERNEL_DIED): "died",
+    ("kernel", OBSERVATION, v.KERNEL_RESTARTED): "restarted",
+    ("kernel", OBSERVATION, v.KERNEL_RESTART_FAILED): "fail",
+    ("kernel", OBSERVATION, v.SHUTDOWN_REQUESTED): "terminate",
+    ("kernel", OBSERVATION, v.RUNNER_STOPPED): "stopped",
+    **{("run", INPUT, op): "submitted" for op in ("clean", "build", "exec", "code")},
+    ("run", OBSERVATION, v.RUN_STARTED): "start",
+    ("run", OBSERVATION, v.INPUT_REQUESTED): "wait_input",
+    ("run", INPUT, v.INPUT_OP): "input",
+    ("run", INPUT, v.INTERRUPT_OP): "interrupt",
+    ("run", OBSERVATION, v.RUN_ENDED): "end",
+    ("service", INPUT, v.START_SERVICE_OP): "start",
+    ("service", OBSERVATION, v.SERVICE_SPAWNED): "spawned",
+    ("service", OBSERVATION, v.SERVICE_PORT_OPENED): "port_opened",
+    ("service", OBSERVATION, v.SERVICE_START_FAILED): "start_failed",
+    ("service", INPUT, v.SHUTDOWN_SERVICE_OP): "stop",
+    ("service", OBSERVATION, v.PROCESS_EXITED): "exited",
+    ("service", OBSERVATION, v.SERVICE_RESTARTING): "restarting",
+    ("model", OBSERVATION, v.MODEL_CONFIGURED): "configured",
+    ("model", OBSERVATION, v.PROBE_SUCCEEDED): "probe_succeeded",
+    ("model", OBSERVATION, v.PROBE_FAILED): "probe_failed",
+    ("model", OBSERVATION, v.PROCESS_EXITED): "exited",
+    ("model", OBSERVATION, v.MODEL_STOPPED): "stop",
+}
+
+RUN_FINAL = frozenset({"finished", "interrupted", "failed"})
+
+# The trigger that brings a machine of each kind into being.
+CREATORS = {"kernel": "started", "run": "submitted", "service": "start", "model": "configured"}
+
+
+def stream_kind(source: str) -> str:
+    return source.split(":", 1)[0]
+
+
+class Machines:
+    """One machine per source, created by its creating event, fed by `consume`."""
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+        self._machines: dict[str, Lifecycle] = {}
+        self.build_ok = True  # the last build's verdict, for the exec-skip rule
+
+    def consume(self, event: Event) -> None:
+        kind = stream_kind(event.source)
+        trigger = ROUTES.get((kind, event.kind, event.name))
+        if trigger is None:
+            return
+        machine = self._machines.get(event.source)
+        if machine is None:
+            if trigger != CREATORS[kind]:
+                self._sink(TriggerRejected(event.source, trigger, "absent",
+                                           {"reason": "no such machine"}))
+                return
+            machine = self._machines[event.source] = self._create(kind, event)
+        data = event.data if isinstance(event.data, Mapping) else None
+        if kind == "run" and trigger == "start":
+            data = {**(data or {}), "build_ok": self.build_ok}
+        before = machine.state
+        machine.fire(trigger, data)
+        if kind == "run" and machine.state != before and machine.state in RUN_FINAL:
+            self._track_build(machine)  # type: ignore[arg-type]
+            del self._machines[event.source]  # ended runs take no more triggers
+
+    def _create(self, kind: str, event: Event) -> Lifecycle:
+        sink = self._sink
+        if kind == "run":
+            return Run(event.source, sink, op=event.name)
+        if kind == "service":
+            return Service(event.source, sink)
+        if kind == "model":
+            return ModelHealth(event.source, sink)
+        return Kernel(KERNEL, sink)
+
+    def _track_build(self, run: Run) -> None:
+        if run.op == "build":
+            self.build_ok = run.state == "finished" and run.exit_code == 0
+        elif run.op == "exec" and not self.build_ok:
+            self.build_ok = True  # an exec consumes the failed build's verdict (PROTOCOL §5.1)
+
+    def state(self, source: str) -> str | None:
+        machine = self._machines.get(source)
+        return machine.state if machine is not None else None
+
+    def get(self, source: str) -> Any:
+        return self._machines.get(source)
+
+    def sources(self) -> list[str]:
+        return list(self._machines)
+
+
+
+__all__ = ["Machines", "Transitioned", "TriggerRejected"]

@@ -1,0 +1,90 @@
+"""Offline replay: rebuild every machine from recorded inputs and observations, and check the
+transitions it produces against the recorded ones. Nothing is executed."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from machines.base import Transitioned, TriggerRejected
+from machines.registry import Machines
+from transcripts.events import INPUT, OBSERVATION, REJECTED, TRANSITION
+from transcripts.reader import Recorded, events
+
+Move = tuple[str, str, str, str | None, str | None]  # kind, source, trigger, from, to
+
+
+@dataclass(slots=True)
+class Divergence:
+    """The first place where the rebuilt machines disagree with the log."""
+
+    seq: int | None  # the recorded event that was expected (None: the log ran out)
+    expected: Move | None
+    got: Move | None
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    ok: bool
+    events: int
+    fed: int
+    moves: int
+    divergence: Divergence | None
+    timelines: dict[str, list[tuple[str | None, str | None]]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self.divergence
+        return {"ok": self.ok, "events": self.events, "fed": self.fed, "moves": self.moves,
+                "divergence": None if d is None else
+                {"seq": d.seq, "expected": d.expected, "got": d.got},
+                "timelines": self.timelines}
+
+
+def _move(t: Transitioned | TriggerRejected) -> Move:
+    if isinstance(t, TriggerRejected):
+        return (REJECTED, t.source, t.trigger, t.state, None)
+    return (TRANSITION, t.source, t.trigger, t.from_state, t.to_state)
+
+
+def replay(recorded: Iterable[Recorded]) -> ReplayReport:
+    """Feed inputs and observations, in seq order, to fresh machines; compare their moves."""
+    produced: list[Move] = []
+    machines = Machines(lambda t: produced.append(_move(t)))
+    expected: list[tuple[int, Move]] = []
+    count = fed = 0
+    for rec in recorded:
+        count += 1
+        ev = rec.event
+        if ev.kind in (INPUT, OBSERVATION):
+            fed += 1
+            machines.consume(ev)
+        elif ev.kind in (TRANSITION, REJECTED):
+            expected.append((rec.seq, (ev.kind, ev.source, ev.name, ev.from_state, ev.to_state)))
+    divergence = _first_divergence(expected, produced)
+    return ReplayReport(divergence is None, count, fed, len(produced), divergence,
+                        _timelines(produced))
+
+
+def _first_divergence(expected: list[tuple[int, Move]], produced: list[Move]
+                      ) -> Divergence | None:
+    for i, (seq, move) in enumerate(expected):
+        got = produced[i] if i < len(produced) else None
+        if got != move:
+            return Divergence(seq, move, got)
+    if len(produced) > len(expected):
+        return Divergence(None, None, produced[len(expected)])
+    return None
+
+
+def _timelines(produced: list[Move]) -> dict[str, list[tuple[str | None, str | None]]]:
+    timelines: dict[str, list[tuple[str | None, str | None]]] = {}
+    for kind, source, trigger, _from, to in produced:
+        if kind == TRANSITION:
+            timelines.setdefault(source, []).append((trigger, to))
+    return timelines
+
+
+def replay_session(conn: sqlite3.Connection, session: str) -> ReplayReport:
+    return replay(events(conn, session))

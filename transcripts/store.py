@@ -1,0 +1,210 @@
+"""The event log's one writer: appends from the event loop, group commit in its own thread.
+
+`append()` only puts the event on a list under a lock (about a microsecond); the writer thread
+swaps the list out every `batch_interval` seconds (or as soon as `batch_events` are waiting)
+and writes the batch in one transaction (WAL, synchronous=NORMAL), so a crash loses at most
+the batches not yet committed and the file stays valid.
+
+Pressure policy: at most `soft_limit` events wait in memory. Past it, an output chunk of the
+same stream (source and message type) as the last waiting event is merged into that event
+instead of queued. Inputs, transitions, rejections, observations and log lines are never
+dropped or merged, so they may go past the limit.
+
+When a batch cannot be written (disk full, read-only file, locked database) the writer keeps
+it, retries on the next tick, reports `degraded` through `on_degraded(reason)` and again with
+`None` once writing works, after which it records a `LogRecordingResumed` event.
+
+Insert path, measured with `python -m bench.eventlog` (see the `insert_path` figures): the
+stdlib `executemany` inserts well over twice as many rows per second as sqlite-utils'
+`insert_all`, so the hot path uses `sqlite3`; sqlite-utils is used for schema checks and reads.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from transcripts import schema
+from transcripts.events import KERNEL, OBSERVATION, OUTPUT, Event
+from transcripts.reader import encode
+
+INSERT = ("INSERT INTO events (session, wall, mono, source, kind, name, from_state, to_state, "
+          "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+@dataclass(slots=True)
+class LogStats:
+    appended: int = 0
+    written: int = 0
+    merged: int = 0
+    batches: int = 0
+    failures: int = 0
+
+
+class EventLog:
+    """An append-only SQLite event log for one runner session."""
+
+    def __init__(self, path: str | Path, *, batch_interval: float = 0.005,
+                 batch_events: int = 2000, soft_limit: int = 50_000,
+                 on_degraded: Callable[[str | None], None] | None = None) -> None:
+        self.path = Path(path)
+        self.batch_interval = batch_interval
+        self.batch_events = batch_events
+        self.soft_limit = soft_limit
+        self.on_degraded = on_degraded
+        self.session = ""
+        self.stats = LogStats()
+        self.degraded: str | None = None
+        self._pending: list[Event] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._written = threading.Condition()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(self.path, 0o600)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=100")
+        schema.create(conn)
+        return conn
+
+    def open_session(self, *, kernel_id: str = "", language: str = "", runner_version: str = "",
+                     host: str | None = None, pid: int | None = None) -> str:
+        """Record this runner start and start the writer thread."""
+        self.session = uuid.uuid4().hex
+        with self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.execute(
+                "INSERT INTO sessions (id, kernel_id, language, runner_version, host, pid, "
+                "started_wall) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self.session, kernel_id, language, runner_version,
+                 host or socket.gethostname(), pid or os.getpid(), time.time()))
+        for path in (self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")):
+            if path.exists():
+                os.chmod(path, 0o600)
+        self._thread = threading.Thread(target=self._run, name="event-log", daemon=True)
+        self._thread.start()
+        return self.session
+
+    def append(self, event: Event) -> None:
+        """Queue one event; never blocks on I/O."""
+        with self._lock:
+            pending = self._pending
+            if (len(pending) >= self.soft_limit and event.kind == OUTPUT and pending
+                    and _same_stream(pending[-1], event)):
+                pending[-1] = _merged(pending[-1], event)
+                self.stats.merged += 1
+            else:
+                pending.append(event)
+            self.stats.appended += 1
+            wake = len(pending) == self.batch_events
+        if wake:
+            self._wake.set()
+
+    def flush(self, timeout: float | None = 10) -> bool:
+        """Block until everything appended so far is committed; False on timeout."""
+        target = self.stats.appended - self.stats.merged
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._wake.set()
+        with self._written:
+            while self.stats.written < target:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._written.wait(left if left is None else min(left, 0.05))
+                self._wake.set()
+        return True
+
+    def close(self, timeout: float = 10) -> None:
+        """Flush, mark the session ended, stop the writer. Safe to call twice."""
+        if self._thread is None:
+            return
+        self.flush(timeout)
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout)
+        self._thread = None
+        try:
+            with self._conn:
+                self._conn.execute("BEGIN")
+                self._conn.execute("UPDATE sessions SET ended_wall = ? WHERE id = ?",
+                                   (time.time(), self.session))
+        except sqlite3.Error:
+            pass
+        self._conn.close()
+
+    def _run(self) -> None:
+        batch: list[Event] = []
+        while True:
+            self._wake.wait(self.batch_interval)
+            self._wake.clear()
+            with self._lock:
+                batch.extend(self._pending)
+                self._pending = []
+            if batch and self._write(batch):
+                batch = []
+            if self._stop and not batch:
+                return
+            if self._stop and self.degraded:
+                return  # cannot write and told to stop: give up what is left
+
+    def _write(self, batch: list[Event]) -> bool:
+        s = self.session
+        rows = [(s, e.wall, e.mono, e.source, e.kind, e.name, e.from_state, e.to_state,
+                 encode(e.data)) for e in batch]
+        try:
+            self._conn.execute("BEGIN")
+            self._conn.executemany(INSERT, rows)
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            self._rollback()
+            self.stats.failures += 1
+            self._set_degraded(f"{type(e).__name__}: {e}")
+            time.sleep(min(0.5, self.batch_interval * 20))
+            return False
+        with self._written:
+            self.stats.written += len(batch)
+            self.stats.batches += 1
+            self._written.notify_all()
+        if self.degraded is not None:
+            self._set_degraded(None)
+        return True
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    def _set_degraded(self, reason: str | None) -> None:
+        was = self.degraded
+        self.degraded = reason
+        if reason is None:
+            resumed = Event(KERNEL, OBSERVATION, "LogRecordingResumed", {"after": was},
+                            wall=time.time(), mono=time.monotonic())
+            self.append(resumed)
+        if (was is None) != (reason is None) and self.on_degraded is not None:
+            self.on_degraded(reason)
+
+
+def _same_stream(a: Event, b: Event) -> bool:
+    return (a.kind == OUTPUT and a.source == b.source and a.name == b.name
+            and isinstance(a.data, bytes) and isinstance(b.data, bytes))
+
+
+def _merged(a: Event, b: Event) -> Event:
+    return Event(a.source, a.kind, a.name, a.data + b.data, a.from_state, a.to_state,  # type: ignore[operator]
+                 a.wall, a.mono)
