@@ -19,7 +19,8 @@ TRANSITIONS: list[dict[str, Any]] = [
      "conditions": "enough_failures"},
     {"trigger": "probe_failed", "source": LIVE, "dest": None},
     {"trigger": "exited", "source": ["undetermined", "healthy"], "dest": "unhealthy"},
-    {"trigger": "exited", "source": "unhealthy", "dest": None},
+    {"trigger": "exited", "source": ["unhealthy", "stopped"], "dest": None},
+    {"trigger": "assume_healthy", "source": "undetermined", "dest": "healthy"},
     {"trigger": "stop", "source": LIVE, "dest": "stopped"},
 ]
 

@@ -44,6 +44,7 @@ ROUTES: dict[tuple[str, str, str], str] = {
     ("model", OBSERVATION, v.PROBE_SUCCEEDED): "probe_succeeded",
     ("model", OBSERVATION, v.PROBE_FAILED): "probe_failed",
     ("model", OBSERVATION, v.PROCESS_EXITED): "exited",
+    ("model", OBSERVATION, v.HEALTH_CHECK_ABSENT): "assume_healthy",
     ("model", OBSERVATION, v.MODEL_STOPPED): "stop",
 }
 

@@ -38,4 +38,5 @@ MODEL_CONFIGURED = "ModelConfigured"  # {"initial_delay", "period", "timeout",
 PROBE_SUCCEEDED = "ProbeSucceeded"  # {"status": int, "latency_ms": float}
 PROBE_FAILED = "ProbeFailed"  # {"reason": str, "status": int|None, "latency_ms": float}
 # PROCESS_EXITED (above) with a model source: unhealthy at once.
+HEALTH_CHECK_ABSENT = "HealthCheckAbsent"  # no health_check defined: healthy once started
 MODEL_STOPPED = "ModelStopped"  # shutdown-service or runner shutdown ended the model service

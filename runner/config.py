@@ -53,8 +53,10 @@ def parse_args(argv: list[str] | None = None) -> Config:
                    default=_env_path("KRUNNER_USER_INPUT_SOCKET", "/tmp/bai-user-input.sock"))
     p.add_argument("--state-dir", type=Path, default=None,
                    help="runner-owned scratch folder (default: a private temp dir)")
-    p.add_argument("--input-port", type=int, default=None, help="PULL port (default 2000; 0: any free port)")
-    p.add_argument("--output-port", type=int, default=None, help="PUSH port (default 2001; 0: any free port)")
+    p.add_argument("--input-port", type=int, default=None,
+                   help="PULL port (default 2000; 0: any free port)")
+    p.add_argument("--output-port", type=int, default=None,
+                   help="PUSH port (default 2001; 0: any free port)")
     p.add_argument("--record-output-limit", type=int,
                    default=int(os.environ.get("KRUNNER_RECORD_OUTPUT_LIMIT", 8 << 20)),
                    help="bytes of output recorded in the log per run (default 8 MiB)")

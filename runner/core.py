@@ -32,7 +32,7 @@ from runner.frontend import FrontEnd
 from runner.logsink import install_logging
 from runner.outbox import Outbox
 from runner.runs import Runs
-from runner.services import build_services
+from runner.services import Services
 from runner.user_input import UserInputServer, install_hook
 from transcripts.events import KERNEL, OBSERVATION, REJECTED, TRANSITION, Event, stamped
 from transcripts.location import resolve_log_path
@@ -115,7 +115,7 @@ class Runner:
         self._bind()
         self._prepare_env()
         self.runs = Runs(self, self.driver, self._batch_env(), self.config.record_output_limit)
-        self.services = build_services(self)
+        self.services = Services(self)
         self.frontend = FrontEnd(self, self.in_sock, self.runs, self.services,
                                  self.driver.complete, self.started_at)
         self.spawn(self.frontend.serve(), owner="frontend")

@@ -1,4 +1,4 @@
-"""Inbound frames from the agent, checked; outbound payloads, encoded the way the agent reads them."""
+"""Inbound frames from the agent, checked; outbound payloads, encoded as the agent reads them."""
 
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ REPLYING_OPS = {  # op -> the message type the agent waits for
 SILENT_OPS = frozenset({"input", "interrupt", "shutdown-service", "event"})
 KNOWN_OPS = QUEUED_OPS | REPLYING_OPS.keys() | SILENT_OPS
 
-# Ops whose payload is a JSON document.
-JSON_OPS = frozenset({"complete", "start-service", "start-model-service", "event", "shutdown-service"})
 
 
 @dataclass(frozen=True, slots=True)

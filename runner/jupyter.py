@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -93,10 +94,8 @@ class JupyterKernel:
         if self._kc is not None:
             self._kc.stop_channels()
         if self._km is not None:
-            try:
+            with contextlib.suppress(TimeoutError, RuntimeError):
                 await asyncio.wait_for(self._km.shutdown_kernel(now=True), 10)
-            except (TimeoutError, RuntimeError):
-                pass
         self._km = self._kc = None
 
     async def restart(self) -> None:

@@ -46,10 +46,8 @@ class GroupProcess:
     async def stop(self, grace: float = 2.0) -> None:
         """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
         self.signal(signal.SIGTERM)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.proc.wait(), grace)
-        except TimeoutError:
-            pass
         self.signal(signal.SIGKILL)
 
 

@@ -1,21 +1,57 @@
-"""TEMPORARY until the supervisor lands."""
+"""The service side of the runner as the front end sees it: services and model services."""
+
+from __future__ import annotations
+
+import logging
 from typing import Any
 
-class _Hub:
-    async def start(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {"status": "failed", "error": f"unsupported service: {request['name']}"}
-    async def start_model(self, model: dict[str, Any]) -> dict[str, Any]:
-        return {"status": "failed", "error": "x"}
-    async def shutdown(self, name: str) -> None:
-        return None
-    def apps(self, name: str) -> dict[str, Any]:
-        return {"status": "done", "data": []}
-    async def stop_all(self) -> None:
-        return None
-    async def start_intrinsic(self) -> None:
-        return None
-    def on_transition(self, t) -> None:
-        return None
+from machines.base import Transitioned
+from runner.config import intrinsic_ports
+from runner.context import Context
+from runner.model_service import ModelServices
+from runner.servicedefs import load_dir
+from runner.supervisor import Supervisor
+from transcripts.events import KERNEL, OBSERVATION, stamped
 
-def build_services(runner):
-    return _Hub()
+log = logging.getLogger("krunner")
+
+
+class Services:
+    """Routes service ops to the supervisor or to the model services."""
+
+    def __init__(self, ctx: Context) -> None:
+        defs, errors = load_dir(ctx.paths.service_defs)
+        for name, reason in errors.items():
+            log.warning("service definition %s is invalid: %s", name, reason)
+            ctx.emit(stamped(KERNEL, OBSERVATION, "ServiceDefinitionInvalid",
+                             {"service": name, "reason": reason}))
+        self.supervisor = Supervisor(ctx, defs, errors, intrinsic_ports(ctx.paths.config_dir))
+        self.models = ModelServices(ctx, self.supervisor)
+
+    async def start(self, request: dict[str, Any]) -> dict[str, Any]:
+        return await self.supervisor.start(request)
+
+    async def start_model(self, model: dict[str, Any]) -> dict[str, Any]:
+        return await self.models.start(model)
+
+    async def shutdown(self, name: str) -> None:
+        await self.models.stop(name)
+
+    def apps(self, name: str) -> dict[str, Any]:
+        result = self.supervisor.apps(name)
+        result["data"] += [{"name": s} for s in self.models.service_names
+                           if not name or s == name]
+        return result
+
+    async def start_intrinsic(self) -> None:
+        await self.supervisor.start_intrinsic()
+
+    async def stop_all(self) -> None:
+        self.models.stop_all()
+        await self.supervisor.stop_all()
+
+    def on_transition(self, t: Transitioned) -> None:
+        if t.source.startswith("model:"):
+            self.models.on_transition(t)
+        else:
+            self.supervisor.on_transition(t)

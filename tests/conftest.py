@@ -6,9 +6,9 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -21,6 +21,7 @@ stdlib `executemany` inserts well over twice as many rows per second as sqlite-u
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sqlite3
@@ -184,10 +185,8 @@ class EventLog:
         return True
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.Error):
             self._conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
 
     def _set_degraded(self, reason: str | None) -> None:
         was = self.degraded

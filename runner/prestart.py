@@ -1,0 +1,75 @@
+"""Prestart actions of service definitions (PROTOCOL §6.2), from an explicit table only.
+
+The original looked actions up with `getattr` on a module, so a JSON file could call any
+name it imported; here an unknown action is simply an invalid definition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from runner.servicedefs import LaunchRefused, fill
+
+log = logging.getLogger("krunner")
+Action = Callable[..., Awaitable[Any]]
+
+
+async def write_file(variables: dict[str, Any], filename: str, body: list[str],
+                     mode: str = "644", append: bool = False) -> None:
+    path = Path(fill(filename, variables))
+    text = "".join(fill(line, variables) + "\n" for line in body)
+    with path.open("a" if append else "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(path, int(mode, 8))
+
+
+async def write_tempfile(variables: dict[str, Any], body: list[str], mode: str = "644") -> str:
+    fd, name = tempfile.mkstemp(suffix=".py")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("".join(fill(line, variables) for line in body))
+    os.chmod(name, int(mode, 8))
+    return name
+
+
+async def run_command(variables: dict[str, Any], command: list[str], echo: bool = False
+                      ) -> dict[str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *(fill(part, variables) for part in command), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    result = {"out": out.decode(errors="replace"), "err": err.decode(errors="replace")}
+    if echo:
+        log.info("prestart %s: %s%s", command[0], result["out"], result["err"])
+    return result
+
+
+async def mkdir(variables: dict[str, Any], path: str) -> None:
+    Path(fill(path, variables)).mkdir(parents=True, exist_ok=True)
+
+
+async def log_message(variables: dict[str, Any], message: str, debug: bool = False) -> None:
+    log.log(logging.DEBUG if debug else logging.INFO, "%s", fill(message, variables))
+
+
+ACTIONS: dict[str, Action] = {"write_file": write_file, "write_tempfile": write_tempfile,
+                              "run_command": run_command, "mkdir": mkdir, "log": log_message}
+
+
+async def run_actions(actions: list[dict[str, Any]], variables: dict[str, Any]) -> None:
+    """Run each action in order; a `ref` stores its result as a template variable."""
+    for spec in actions:
+        action = ACTIONS.get(spec.get("action", ""))
+        if action is None:
+            raise LaunchRefused(f"unknown prestart action {spec.get('action')!r}")
+        try:
+            result = await action(variables, **(spec.get("args") or {}))
+        except TypeError as e:
+            raise LaunchRefused(f"bad arguments for {spec['action']}: {e}") from None
+        if spec.get("ref"):
+            variables[spec["ref"]] = result

@@ -1,0 +1,166 @@
+"""Services and model services, with real processes and a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import RunnerProcess, free_port
+
+HTTP_SERVER = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1"]
+
+
+def _define(runner: RunnerProcess, name: str, doc: object) -> None:
+    path = runner.home / "service-defs" / f"{name}.json"
+    path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+
+
+def test_a_service_starts_answers_running_and_is_listed(runner_factory) -> None:
+    r = runner_factory()
+    _define(r, "web", {"command": [*HTTP_SERVER, "{ports[0]}"], "url_template": "http://{host}",
+                       "allowed_arguments": ["--directory"]})
+    _define(r, "broken", "{not json")
+    r.stop()
+    r = _restart_same(runner_factory, r)
+    client = r.client()
+    port = free_port()
+    assert client.start_service("web", port) == {"status": "started"}
+    assert client.start_service("web", port) == {"status": "running"}
+    apps = client.get_apps()
+    assert apps["status"] == "done"
+    assert {"name": "web", "url_template": "http://{host}",
+            "allowed_arguments": ["--directory"]} in apps["data"]
+    broken = client.start_service("broken", free_port())
+    assert broken["status"] == "failed"
+    assert "invalid service definition" in broken["error"]
+    assert client.start_service("nope", free_port())["error"] == "unsupported service: nope"
+
+
+def _restart_same(runner_factory, old: RunnerProcess) -> RunnerProcess:
+    """A new runner reading the old one's service-defs folder."""
+    return runner_factory("python", "--service-defs", str(old.home / "service-defs"))
+
+
+def test_a_service_that_exits_early_fails_fast_with_its_exit_code(runner_factory) -> None:
+    r = runner_factory()
+    _define(r, "crash", {"command": [sys.executable, "-c", "import sys; sys.exit(4)"]})
+    r.stop()
+    r = _restart_same(runner_factory, r)
+    began = time.monotonic()
+    reply = r.client().start_service("crash", free_port())
+    assert reply == {"status": "failed",
+                     "error": f"the process exited with code 4 before opening port "
+                              f"{reply['error'].rsplit(' ', 1)[1]}"}
+    assert time.monotonic() - began < 3
+
+
+def test_shutdown_service_stops_the_whole_process_group(runner_factory, tmp_path: Path) -> None:
+    r = runner_factory()
+    pidfile = tmp_path / "child.pid"
+    script = (f"sleep 300 & echo $! > {pidfile}; exec {' '.join(HTTP_SERVER)} {{ports[0]}}")
+    _define(r, "family", {"command": ["/bin/sh", "-c", script]})
+    r.stop()
+    r = _restart_same(runner_factory, r)
+    client = r.client()
+    assert client.start_service("family", free_port())["status"] == "started"
+    child = int(pidfile.read_text())
+    client.shutdown_service("family")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return not stat.read().split(") ")[1].startswith("Z")
+
+
+def _model(tmp_path: Path, port: int, command: list[str], **check: object) -> dict:
+    model_dir = tmp_path / "model"
+    model_dir.mkdir(exist_ok=True)
+    health = {"path": "/", "max_retries": 2, "max_wait_time": 0.3, **check}
+    return {"name": "llm", "model_path": str(model_dir),
+            "service": {"start_command": command, "port": port, "health_check": health}}
+
+
+def _status(client) -> dict:
+    return json.loads(client.wait_for("model-service-status", timeout=30))
+
+
+def test_a_model_becomes_healthy_then_unhealthy_when_its_server_dies(
+        runner: RunnerProcess, tmp_path: Path) -> None:
+    client = runner.client()
+    port = free_port()
+    reply = client.start_model_service(_model(tmp_path, port, [*HTTP_SERVER, str(port)]))
+    assert reply == {"status": "started"}
+    assert _status(client) == {"model_name": "llm", "is_healthy": True}
+    pid = _model_pid(runner)
+    os.kill(pid, signal.SIGKILL)
+    assert _status(client) == {"model_name": "llm", "is_healthy": False}
+    runner.stop()
+    db = sqlite3.connect(runner.log_path)
+    moves = [r[0] for r in db.execute(
+        "SELECT to_state FROM model_health WHERE kind='transition' ORDER BY seq")]
+    assert moves == ["undetermined", "healthy", "unhealthy", "stopped"]
+
+
+def _model_pid(runner: RunnerProcess) -> int:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        db = sqlite3.connect(runner.log_path)
+        row = db.execute("SELECT json_extract(data, '$.pid') FROM events "
+                         "WHERE source='model:llm' AND name='ServiceSpawned'").fetchone()
+        db.close()
+        if row:
+            return int(row[0])
+        time.sleep(0.05)
+    raise AssertionError("the model process was never recorded as spawned")
+
+
+def test_a_hung_server_is_reported_unhealthy_after_the_failure_threshold(
+        runner: RunnerProcess, tmp_path: Path) -> None:
+    client = runner.client()
+    port = free_port()
+    hang = ("import socket, time\ns = socket.socket()\n"
+            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            f"s.bind(('127.0.0.1', {port}))\ns.listen()\nconns = []\n"
+            "while True:\n    conns.append(s.accept())\n")
+    began = time.monotonic()
+    model = _model(tmp_path, port, [sys.executable, "-c", hang])
+    assert client.start_model_service(model) == {"status": "started"}
+    assert _status(client) == {"model_name": "llm", "is_healthy": False}
+    assert time.monotonic() - began < 5
+    runner.stop()
+    db = sqlite3.connect(runner.log_path)
+    reasons = {r[0] for r in db.execute(
+        "SELECT reason FROM model_health WHERE name='ProbeFailed'")}
+    assert any(r and "timed out" in r for r in reasons)
+
+
+def test_a_model_without_health_check_is_healthy_once_started(
+        runner: RunnerProcess, tmp_path: Path) -> None:
+    client = runner.client()
+    port = free_port()
+    model = _model(tmp_path, port, [*HTTP_SERVER, str(port)])
+    model["service"]["health_check"] = None
+    assert client.start_model_service(model) == {"status": "started"}
+    assert _status(client) == {"model_name": "llm", "is_healthy": True}
+
+
+def test_a_model_with_a_missing_directory_fails_with_the_reason(
+        runner: RunnerProcess, tmp_path: Path) -> None:
+    model = _model(tmp_path, free_port(), ["true"])
+    model["model_path"] = str(tmp_path / "absent")
+    reply = runner.client().start_model_service(model)
+    assert reply["status"] == "failed"
+    assert "model directory does not exist" in reply["error"]
