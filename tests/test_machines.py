@@ -1,0 +1,161 @@
+"""Each machine's table, driven by events alone (no runner, no clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from machines import vocabulary as v
+from machines.base import Transitioned, TriggerRejected
+from machines.registry import Machines
+from transcripts.events import INPUT, OBSERVATION, Event
+
+
+def obs(source: str, name: str, **data: object) -> Event:
+    return Event(source, OBSERVATION, name, data)
+
+
+def inp(source: str, op: str, payload: object = b"") -> Event:
+    return Event(source, INPUT, op, payload)
+
+
+def drive(events: list[Event]) -> tuple[Machines, list[Transitioned | TriggerRejected]]:
+    moves: list[Transitioned | TriggerRejected] = []
+    machines = Machines(moves.append)
+    for event in events:
+        machines.consume(event)
+    return machines, moves
+
+
+def states(moves: list, source: str) -> list[str]:
+    return [m.to_state for m in moves if isinstance(m, Transitioned) and m.source == source]
+
+
+K = "kernel"
+R1, R2, R3 = "run:1", "run:2", "run:3"
+S = "service:web"
+M = "model:llm"
+CONFIG = {"initial_delay": 0, "period": 1, "timeout": 1, "success_threshold": 1,
+          "failure_threshold": 2}
+
+CASES = [
+    ("kernel starts and stops", [
+        obs(K, "RunnerStarted"), obs(K, v.DRIVER_READY), obs(K, v.SHUTDOWN_REQUESTED),
+        obs(K, v.RUNNER_STOPPED)],
+     K, ["starting", "running", "terminating", "terminated"]),
+    ("kernel dies and is restarted", [
+        obs(K, "RunnerStarted"), obs(K, v.DRIVER_READY), obs(K, v.KERNEL_DIED, reason="x"),
+        obs(K, v.KERNEL_RESTARTED)],
+     K, ["starting", "running", "unhealthy", "running"]),
+    ("kernel restart fails", [
+        obs(K, "RunnerStarted"), obs(K, v.DRIVER_READY), obs(K, v.KERNEL_DIED),
+        obs(K, v.KERNEL_RESTART_FAILED), obs(K, v.SHUTDOWN_REQUESTED)],
+     K, ["starting", "running", "unhealthy", "failed", "terminating"]),
+    ("query run with input", [
+        inp(R1, "code"), obs(R1, v.RUN_STARTED, op="code"), obs(R1, v.INPUT_REQUESTED),
+        inp(R1, "input", b"x"), obs(R1, v.RUN_ENDED, exit_code=0, failed=False)],
+     R1, ["queued", "executing", "waiting_input", "executing", "finished"]),
+    ("interrupted run", [
+        inp(R1, "exec"), obs(R1, v.RUN_STARTED, op="exec"), inp(R1, "interrupt"),
+        obs(R1, v.RUN_ENDED, exit_code=-2, failed=False)],
+     R1, ["queued", "executing", "interrupted"]),
+    ("run failed by the runner", [
+        inp(R1, "code"), obs(R1, v.RUN_STARTED, op="code"),
+        obs(R1, v.RUN_ENDED, exit_code=1, failed=True, reason="kernel died")],
+     R1, ["queued", "executing", "failed"]),
+    ("clean and build steps", [
+        inp(R1, "build"), obs(R1, v.RUN_STARTED, op="build"),
+        obs(R1, v.RUN_ENDED, exit_code=0, failed=False)],
+     R1, ["queued", "building", "finished"]),
+    ("service starts, crashes, backs off, restarts, stops", [
+        inp(S, "start-service", {"name": "web"}), obs(S, v.SERVICE_SPAWNED, pid=1),
+        obs(S, v.SERVICE_PORT_OPENED, port=1), obs(S, v.PROCESS_EXITED, exit_code=1),
+        obs(S, v.SERVICE_RESTARTING), obs(S, v.SERVICE_PORT_OPENED, port=1),
+        inp(S, "shutdown-service", "web"), obs(S, v.PROCESS_EXITED, exit_code=-15)],
+     S, ["starting", "running", "backoff", "starting", "running", "stopping", "terminated"]),
+    ("service fails to start, then starts", [
+        inp(S, "start-service"), obs(S, v.SERVICE_START_FAILED, reason="boom"),
+        inp(S, "start-service"), obs(S, v.SERVICE_PORT_OPENED)],
+     S, ["starting", "failed", "starting", "running"]),
+    ("model: scattered failures never add up (the original flapped)", [
+        obs(M, v.MODEL_CONFIGURED, **CONFIG), obs(M, v.PROBE_SUCCEEDED),
+        obs(M, v.PROBE_FAILED, reason="r"), obs(M, v.PROBE_SUCCEEDED),
+        obs(M, v.PROBE_FAILED, reason="r"), obs(M, v.PROBE_SUCCEEDED),
+        obs(M, v.PROBE_FAILED, reason="r")],
+     M, ["undetermined", "healthy"]),
+    ("model: consecutive failures reach the threshold", [
+        obs(M, v.MODEL_CONFIGURED, **CONFIG), obs(M, v.PROBE_SUCCEEDED),
+        obs(M, v.PROBE_FAILED, reason="r"), obs(M, v.PROBE_FAILED, reason="r"),
+        obs(M, v.PROBE_SUCCEEDED)],
+     M, ["undetermined", "healthy", "unhealthy", "healthy"]),
+    ("model: never up is reported unhealthy", [
+        obs(M, v.MODEL_CONFIGURED, **CONFIG), obs(M, v.PROBE_FAILED, reason="refused"),
+        obs(M, v.PROBE_FAILED, reason="refused")],
+     M, ["undetermined", "unhealthy"]),
+    ("model: success threshold above one", [
+        obs(M, v.MODEL_CONFIGURED, **{**CONFIG, "success_threshold": 3}),
+        obs(M, v.PROBE_SUCCEEDED), obs(M, v.PROBE_SUCCEEDED), obs(M, v.PROBE_FAILED),
+        obs(M, v.PROBE_SUCCEEDED), obs(M, v.PROBE_SUCCEEDED), obs(M, v.PROBE_SUCCEEDED)],
+     M, ["undetermined", "healthy"]),
+    ("model: process exit is unhealthy at once", [
+        obs(M, v.MODEL_CONFIGURED, **CONFIG), obs(M, v.PROBE_SUCCEEDED),
+        obs(M, v.PROCESS_EXITED, exit_code=-9), obs(M, v.MODEL_STOPPED)],
+     M, ["undetermined", "healthy", "unhealthy", "stopped"]),
+    ("model: no health check means healthy once started", [
+        obs(M, v.MODEL_CONFIGURED, **CONFIG), obs(M, v.HEALTH_CHECK_ABSENT)],
+     M, ["undetermined", "healthy"]),
+]
+
+
+@pytest.mark.parametrize(("story", "events", "source", "expected"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_machine_tables(story: str, events: list[Event], source: str,
+                        expected: list[str]) -> None:
+    _, moves = drive(events)
+    assert states(moves, source) == expected
+    assert not [m for m in moves if isinstance(m, TriggerRejected)], story
+
+
+def test_a_failed_build_skips_the_next_exec_once_with_127() -> None:
+    events = [
+        inp(R1, "build"), obs(R1, v.RUN_STARTED, op="build"),
+        obs(R1, v.RUN_ENDED, exit_code=2, failed=False),
+        inp(R2, "exec"), obs(R2, v.RUN_STARTED, op="exec"),
+        inp(R3, "exec"), obs(R3, v.RUN_STARTED, op="exec"),
+    ]
+    _, moves = drive(events)
+    skipped = [m for m in moves if isinstance(m, Transitioned) and m.source == R2][-1]
+    assert (skipped.to_state, skipped.data) == ("failed", {"reason": "build failed",
+                                                           "exit_code": 127})
+    assert states(moves, R3) == ["queued", "executing"]
+
+
+def test_invalid_triggers_are_reported_never_raised() -> None:
+    machines, moves = drive([
+        obs(K, "RunnerStarted"), obs(K, v.KERNEL_RESTARTED),  # not unhealthy
+        inp(R1, "input", b"stray"),  # no such run
+        obs(M, v.PROBE_SUCCEEDED),  # never configured
+    ])
+    rejected = [(m.source, m.trigger, m.state) for m in moves if isinstance(m, TriggerRejected)]
+    assert rejected == [(K, "restarted", "starting"), (R1, "input", "absent"),
+                        (M, "probe_succeeded", "absent")]
+    assert machines.state(K) == "starting"
+
+
+def test_a_finished_run_is_forgotten_and_later_triggers_are_rejected() -> None:
+    machines, moves = drive([
+        inp(R1, "code"), obs(R1, v.RUN_STARTED, op="code"),
+        obs(R1, v.RUN_ENDED, exit_code=0, failed=False), inp(R1, "interrupt")])
+    assert machines.state(R1) is None
+    assert isinstance(moves[-1], TriggerRejected)
+
+
+def test_backoff_delay_doubles_and_is_capped() -> None:
+    events = [inp(S, "start-service"), obs(S, v.SERVICE_PORT_OPENED)]
+    delays = []
+    for _ in range(8):
+        events += [obs(S, v.PROCESS_EXITED, exit_code=1), obs(S, v.SERVICE_RESTARTING),
+                   obs(S, v.SERVICE_PORT_OPENED)]
+    _, moves = drive(events)
+    delays = [m.data["backoff_delay"] for m in moves
+              if isinstance(m, Transitioned) and m.to_state == "backoff"]
+    assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]

@@ -1,0 +1,145 @@
+"""The event log on real SQLite files: round trip, views, mode, pressure, load, degradation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+
+from transcripts.events import OBSERVATION, OUTPUT, TRANSITION, Event
+from transcripts.location import resolve_log_path
+from transcripts.reader import events, open_readonly
+from transcripts.store import EventLog
+
+
+def _log(tmp_path: Path, **kw: object) -> EventLog:
+    log = EventLog(tmp_path / "events.sqlite3", **kw)  # type: ignore[arg-type]
+    log.open_session(kernel_id="k", language="python", runner_version="t", host="h", pid=1)
+    return log
+
+
+def test_events_round_trip_in_order_with_bytes_and_text(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    sent = [Event("run:1", OUTPUT, "stdout", b"\xff\x00raw", wall=1.0, mono=2.0),
+            Event("kernel", OBSERVATION, "Seen", {"text": "ünïcode", "nested": b"\x01\x02"},
+                  wall=3.0, mono=4.0),
+            Event("model:m", TRANSITION, "probe_failed", {"n": 1}, "healthy", "unhealthy",
+                  5.0, 6.0)]
+    for e in sent:
+        log.append(e)
+    log.close()
+    got = list(events(open_readonly(log.path), log.session))
+    assert [r.event for r in got] == sent
+    assert [r.seq for r in got] == [1, 2, 3]
+
+
+def test_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    log.append(Event("kernel", OBSERVATION, "x"))
+    log.flush()
+    assert stat.S_IMODE(os.stat(log.path).st_mode) == 0o600
+    assert sqlite3.connect(log.path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    log.close()
+
+
+def test_views_show_a_model_health_story_and_state_durations(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    story = [
+        Event("model:llm", TRANSITION, "configured", None, "new", "undetermined", 10.0, 100.0),
+        Event("model:llm", OBSERVATION, "ProbeSucceeded", {"status": 200, "latency_ms": 1.5},
+              wall=11.0, mono=101.0),
+        Event("model:llm", TRANSITION, "probe_succeeded", None, "undetermined", "healthy",
+              11.0, 101.0),
+        Event("model:llm", OBSERVATION, "ProbeFailed",
+              {"reason": "timed out", "status": None, "latency_ms": 1000.0},
+              wall=15.0, mono=105.0),
+        Event("model:llm", TRANSITION, "probe_failed", None, "healthy", "unhealthy", 15.0,
+              105.0),
+    ]
+    for e in story:
+        log.append(e)
+    log.close()
+    db = open_readonly(log.path)
+    rows = db.execute("SELECT model, name, to_state, reason, status, latency_ms "
+                      "FROM model_health ORDER BY seq").fetchall()
+    assert rows[1] == ("llm", "ProbeSucceeded", None, None, 200, 1.5)
+    assert rows[3] == ("llm", "ProbeFailed", None, "timed out", None, 1000.0)
+    timeline = db.execute("SELECT to_state, seconds_in_state FROM machine_timeline "
+                          "ORDER BY seq").fetchall()
+    assert timeline == [("undetermined", 1.0), ("healthy", 4.0), ("unhealthy", None)]
+
+
+def test_under_pressure_output_chunks_merge_and_nothing_else_is_lost(tmp_path: Path) -> None:
+    log = EventLog(tmp_path / "events.sqlite3", soft_limit=10)
+    # before open_session no writer runs: everything stays pending, as under a slow disk
+    for i in range(5):
+        log.append(Event("kernel", OBSERVATION, "Tick", {"i": i}))
+    for _ in range(100):
+        log.append(Event("run:1", OUTPUT, "stdout", b"abc"))
+    log.append(Event("run:1", TRANSITION, "end", None, "executing", "finished"))
+    for _ in range(10):
+        log.append(Event("run:1", OUTPUT, "stderr", b"e"))
+    log.open_session()
+    log.close()
+    got = [r.event for r in events(open_readonly(log.path), log.session)]
+    assert log.stats.merged > 0
+    assert b"".join(e.data for e in got if e.name == "stdout") == b"abc" * 100  # type: ignore[misc]
+    assert b"".join(e.data for e in got if e.name == "stderr") == b"e" * 10  # type: ignore[misc]
+    assert [e.data["i"] for e in got if e.name == "Tick"] == list(range(5))  # type: ignore[index]
+    assert any(e.kind == TRANSITION for e in got)
+
+
+def test_an_asyncio_producer_and_the_writer_under_load(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+
+    async def produce() -> None:
+        for i in range(200_000):
+            log.append(Event("kernel", OBSERVATION, "Tick", {"i": i}))
+            if i % 5000 == 0:
+                await asyncio.sleep(0)
+
+    asyncio.run(produce())
+    log.close()
+    db = open_readonly(log.path)
+    seqs = [r[0] for r in db.execute("SELECT seq FROM events ORDER BY seq")]
+    assert seqs == list(range(1, 200_001))
+    last = db.execute("SELECT json_extract(data, '$.i') FROM events WHERE seq = 200000")
+    assert last.fetchone()[0] == 199_999
+
+
+def test_a_locked_database_degrades_recording_then_resumes(tmp_path: Path) -> None:
+    changes: list[str | None] = []
+    changed = threading.Event()
+
+    def on_degraded(reason: str | None) -> None:
+        changes.append(reason)
+        changed.set()
+
+    log = _log(tmp_path, on_degraded=on_degraded)
+    blocker = sqlite3.connect(log.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    log.append(Event("kernel", OBSERVATION, "WhileLocked"))
+    assert changed.wait(10)
+    assert changes[0] is not None and "locked" in changes[0]
+    log.append(Event("kernel", OBSERVATION, "StillAccepted"))
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert log.flush(10)
+    log.close()
+    assert changes[-1] is None
+    names = [r.event.name for r in events(open_readonly(log.path), log.session)]
+    assert names[:2] == ["WhileLocked", "StillAccepted"]
+    assert "LogRecordingResumed" in names
+
+
+def test_log_location_flag_env_and_default(tmp_path: Path, monkeypatch) -> None:
+    assert resolve_log_path(tmp_path / "a.sqlite3") == tmp_path / "a.sqlite3"
+    monkeypatch.setenv("KRUNNER_LOG", str(tmp_path / "env" / "b.sqlite3"))
+    assert resolve_log_path(None) == tmp_path / "env" / "b.sqlite3"
+    assert (tmp_path / "env").is_dir()
+    monkeypatch.delenv("KRUNNER_LOG")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert resolve_log_path(None) == tmp_path / "state" / "krunner" / "events.sqlite3"
