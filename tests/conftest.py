@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import tempfile
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tools.client import AgentClient
+from tools.launch import RunnerProcess, start_runner
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["RunnerProcess", "free_port"]
 
 
 def free_port() -> int:
@@ -26,95 +19,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@dataclass
-class RunnerProcess:
-    """A runner started by a test: its process, folders, log file and an agent-side client."""
-
-    proc: subprocess.Popen[bytes]
-    home: Path
-    log_path: Path
-    input_port: int
-    output_port: int
-    clients: list[AgentClient] = field(default_factory=list)
-
-    @property
-    def work_dir(self) -> Path:
-        return self.home / "work"
-
-    def client(self, timeout: float = 60.0) -> AgentClient:
-        """The agent's connection (one: a second PULL would take every other reply)."""
-        if not self.clients:
-            self.clients.append(AgentClient("127.0.0.1", self.input_port, self.output_port,
-                                            timeout=timeout))
-        return self.clients[0]
-
-    def stop(self, timeout: float = 20.0) -> int:
-        """SIGTERM and wait; the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            for client in self.clients:
-                client.close()
-
-    def stderr_text(self) -> str:
-        return (self.home / "runner.stderr").read_text(errors="replace")
-
-
-def start_runner(tmp_path: Path, lang: str = "python", *extra: str,
-                 env: dict[str, str] | None = None) -> RunnerProcess:
-    home = Path(tempfile.mkdtemp(prefix="runner-", dir=tmp_path))
-    for sub in ("work", "config", "service-defs", "state"):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-    log_path = home / "events.sqlite3"
-    argv = [sys.executable, "-m", "runner", lang, sys.executable,
-            "--input-port", "0", "--output-port", "0",
-            "--work-dir", str(home / "work"), "--config-dir", str(home / "config"),
-            "--service-defs", str(home / "service-defs"), "--state-dir", str(home / "state"),
-            "--user-input-socket", str(home / "input.sock"), "--log", str(log_path), *extra]
-    child_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    stderr = open(home / "runner.stderr", "wb")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(argv, cwd=home / "work", env=child_env, stdout=subprocess.PIPE,
-                            stderr=stderr)
-    inp, out = (_bound_port(proc) for _ in range(2))
-    threading.Thread(target=proc.stdout.read, daemon=True).start()  # never let it fill
-    return RunnerProcess(proc, home, log_path, inp, out)
-
-
-def _bound_port(proc: subprocess.Popen[bytes]) -> int:
-    """The port of the runner's next `binding to tcp://*:PORT` line."""
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode()
-    if not line.startswith("binding to tcp://"):
-        proc.kill()
-        raise RuntimeError(f"the runner did not bind its sockets: {line!r}")
-    return int(line.rsplit(":", 1)[1])
-
-
 @pytest.fixture
 def runner_factory(tmp_path: Path) -> Iterator[Callable[..., RunnerProcess]]:
     started: list[RunnerProcess] = []
 
     def factory(lang: str = "python", *extra: str, **kw: object) -> RunnerProcess:
-        r = start_runner(tmp_path, lang, *extra, **kw)
+        r = start_runner(tmp_path, lang, *extra, **kw)  # type: ignore[arg-type]
         started.append(r)
         return r
 
     yield factory
     for r in started:
-        if r.proc.poll() is None:
-            r.proc.send_signal(signal.SIGTERM)
-            try:
-                r.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                r.proc.kill()
-        for client in r.clients:
-            client.close()
+        r.stop()
 
 
 @pytest.fixture
-def runner(runner_factory) -> RunnerProcess:
+def runner(runner_factory: Callable[..., RunnerProcess]) -> RunnerProcess:
     """A python runner, already answering status."""
     r = runner_factory()
     r.client().status()

@@ -9,6 +9,7 @@ import argparse
 import json
 import sqlite3
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,16 +41,21 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(nothing recorded)"
     cols = list(rows[0])
-    cells = [[_cell(r[c]) for c in cols] for r in rows]
+    cells = [[_cell(r[c], c) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
+TIME_COLUMNS = frozenset({"wall", "started_wall", "ended_wall"})
+
+
+def _cell(value: Any, column: str = "") -> str:
     if value is None:
         return "-"
+    if column in TIME_COLUMNS and isinstance(value, float):
+        return time.strftime("%H:%M:%S", time.localtime(value)) + f"{value % 1:.3f}"[1:]
     if isinstance(value, float):
         return f"{value:.3f}"
     text = str(value)

@@ -1,9 +1,7 @@
-"""`python -m tools.replay`: replay a recorded session, offline or against a live runner.
+"""`python -m tools.replay offline`: replay a recorded session without executing anything.
 
-    offline  rebuild every machine from the recorded inputs and observations and check it
-             against the recorded transitions (nothing is executed)
-    live     send the recorded input frames to a fresh runner, record its answers, and show
-             how they differ from the recorded outputs (times, pids and such normalised)
+Every machine is rebuilt from the recorded inputs and observations and checked against the
+recorded transitions; the report names the first divergence and shows each state timeline.
 
 Exit codes: 0 the replay matches, 1 it diverges, 2 bad usage or unreadable input.
 """
@@ -16,7 +14,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from transcripts.live import live_replay
 from transcripts.location import resolve_log_path
 from transcripts.reader import Recorded, events, latest_session, open_readonly
 from transcripts.replay import replay
@@ -36,7 +33,7 @@ def _recorded(args: argparse.Namespace) -> list[Recorded]:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="replay", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=("offline", "live"))
+    p.add_argument("mode", choices=("offline",))
     p.add_argument("--log", default=None, help="event log (default: as the runner's)")
     p.add_argument("--session", default=None, help="session id (default: the latest)")
     p.add_argument("--transcript", default=None, help="a transcript file instead of a log")
@@ -47,10 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, LookupError, ValueError) as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
-    if args.mode == "offline":
-        report = replay(recorded).as_dict()
-    else:
-        report = live_replay(recorded)
+    report = replay(recorded).as_dict()
     if args.format == "json":
         print(json.dumps(report, indent=2, default=str))
     else:
