@@ -47,17 +47,27 @@ class Lifecycle:
     TRANSITIONS: ClassVar[list[dict[str, Any]]]
     state: str
 
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._no_ops = _no_op_pairs(cls.STATES, cls.TRANSITIONS)
+
     def __init__(self, source: str, sink: Sink) -> None:
         self.source = source
         self._sink = sink
-        Machine(model=self, states=self.STATES, transitions=self.TRANSITIONS, initial=NEW,
+        self._machine = Machine(model=self, states=self.STATES, transitions=self.TRANSITIONS, initial=NEW,
                 auto_transitions=False, send_event=False)
+
+    def reset(self) -> None:
+        """Back to the start, keeping the built machine."""
+        self._machine.set_state(NEW, model=self)
 
     def fire(self, trigger: str, data: Any = None) -> None:
         """Apply one trigger; report the move or the rejection through the sink."""
         before = self.state
         args = data if isinstance(data, Mapping) else {}
         self.note(trigger, args)
+        if (before, trigger) in self._no_ops:
+            return  # an internal transition with nothing to do: skip the library's dispatch
         try:
             self.trigger(trigger, args)
         except (MachineError, AttributeError):
@@ -68,9 +78,26 @@ class Lifecycle:
             self._sink(Transitioned(self.source, trigger, before, self.state,
                                     self.describe(trigger, args)))
 
+    _no_ops: ClassVar[frozenset[tuple[str, str]]] = frozenset()
+
     def note(self, trigger: str, data: Mapping[str, Any]) -> None:
         """Update counters from the event before the trigger is applied."""
 
     def describe(self, trigger: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
         """What the transition event carries besides trigger, from and to."""
         return dict(data) or None
+
+
+def _no_op_pairs(states: list[str], table: list[dict[str, Any]]) -> frozenset[tuple[str, str]]:
+    """(state, trigger) pairs whose only transitions are internal, unconditional, callback-free.
+
+    Derived from the declared table, so the table stays the one source of truth.
+    """
+    pairs: dict[tuple[str, str], bool] = {}
+    for row in table:
+        sources = states if row["source"] == "*" else row["source"]
+        for state in [sources] if isinstance(sources, str) else sources:
+            key = (state, row["trigger"])
+            plain = row.get("dest") is None and not (set(row) - {"trigger", "source", "dest"})
+            pairs[key] = pairs.get(key, True) and plain
+    return frozenset(k for k, plain in pairs.items() if plain)

@@ -64,6 +64,7 @@ class Machines:
     def __init__(self, sink: Sink) -> None:
         self._sink = sink
         self._machines: dict[str, Lifecycle] = {}
+        self._spare_runs: list[Run] = []
         self.build_ok = True  # the last build's verdict, for the exec-skip rule
 
     def consume(self, event: Event) -> None:
@@ -86,10 +87,13 @@ class Machines:
         if kind == "run" and machine.state != before and machine.state in RUN_FINAL:
             self._track_build(machine)  # type: ignore[arg-type]
             del self._machines[event.source]  # ended runs take no more triggers
+            self._spare_runs.append(machine)  # type: ignore[arg-type]
 
     def _create(self, kind: str, event: Event) -> Lifecycle:
         sink = self._sink
         if kind == "run":
+            if self._spare_runs:
+                return self._spare_runs.pop().reuse(event.source, event.name)
             return Run(event.source, sink, op=event.name)
         if kind == "service":
             return Service(event.source, sink)

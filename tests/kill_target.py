@@ -11,6 +11,7 @@ from transcripts.store import EventLog
 def main() -> None:
     log = EventLog(sys.argv[1], batch_interval=0.002)
     log.open_session(kernel_id="kill-target", language="test")
+    print("appending", flush=True)
     chunk = b"x" * 1024
     n = 0
     while True:

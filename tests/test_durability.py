@@ -38,19 +38,18 @@ def test_sigkill_at_random_moments_leaves_a_valid_gap_free_prefix(tmp_path: Path
     totals = []
     for _ in range(KILLS):
         proc = subprocess.Popen([sys.executable, "-m", "tests.kill_target", str(log)], env=env,
-                                cwd=ROOT)
-        time.sleep(0.12 + rng.uniform(0, 0.2))  # past interpreter start-up, then anywhere
+                                cwd=ROOT, stdout=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stdout.readline() == b"appending\n"
+        time.sleep(rng.uniform(0, 0.2))  # anywhere in the middle of appending
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         db = sqlite3.connect(log)
-        session = db.execute("SELECT id FROM sessions ORDER BY rowid DESC LIMIT 1").fetchone()
+        session = db.execute("SELECT key FROM sessions ORDER BY key DESC LIMIT 1").fetchone()
         db.close()
-        if session is None:
-            continue  # killed before its session row was committed
         numbers = _numbers(log, session[0])
         assert numbers == list(range(len(numbers))), "events lost or reordered"
         totals.append(len(numbers))
-    assert sum(1 for t in totals if t > 0) >= KILLS // 2, totals
+    assert sum(1 for t in totals if t > 0) >= KILLS * 3 // 4, totals
     db = sqlite3.connect(log)
     assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == len(totals)
     db.close()

@@ -9,12 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from machines import vocabulary as v
-from machines.base import Transitioned, TriggerRejected
-from machines.registry import Machines
 from tests.conftest import RunnerProcess
-from transcripts.events import INPUT, OBSERVATION, REJECTED, TRANSITION, Event
+from transcripts.events import INPUT, OBSERVATION, Event
 from transcripts.reader import events, open_readonly
-from transcripts.replay import replay, replay_session
+from transcripts.replay import record, replay, replay_session
 from transcripts.store import EventLog
 from transcripts.transcript import export, import_into, load
 
@@ -35,21 +33,6 @@ DATA = st.fixed_dictionaries({}, optional={
     "success_threshold": st.integers(1, 3), "reason": st.text(max_size=5)})
 EVENT = st.builds(lambda s, kn, d: Event(s, kn[0], kn[1], d), st.sampled_from(SOURCES),
                   st.sampled_from(NAMES), DATA)
-
-
-def record(log: EventLog, stream: list[Event]) -> None:
-    """What the runner does: append each event, let the machines move, append their moves."""
-
-    def sink(t: Transitioned | TriggerRejected) -> None:
-        if isinstance(t, TriggerRejected):
-            log.append(Event(t.source, REJECTED, t.trigger, t.data, t.state, None))
-        else:
-            log.append(Event(t.source, TRANSITION, t.trigger, t.data, t.from_state, t.to_state))
-
-    machines = Machines(sink)
-    for event in stream:
-        log.append(event)
-        machines.consume(event)
 
 
 @settings(max_examples=60, deadline=None,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from transcripts.location import resolve_log_path
-from transcripts.reader import latest_session, open_readonly
+from transcripts.reader import latest_session, open_readonly, sessions
 
 HEALTH_SQL = """
 SELECT seq, wall, model, kind, name, from_state, to_state, reason, status, latency_ms
@@ -27,7 +27,8 @@ FROM machine_timeline WHERE session = ? AND (? IS NULL OR source = ?) ORDER BY s
 EVENTS_SQL = """
 SELECT seq, wall, source, kind, name, from_state, to_state,
        CASE WHEN typeof(data) = 'blob' THEN '<' || length(data) || ' bytes>' ELSE data END
-FROM events WHERE session = ? AND (? IS NULL OR source = ?) ORDER BY seq LIMIT ?
+FROM events WHERE session = (SELECT key FROM sessions WHERE id = ?)
+  AND (? IS NULL OR source = ?) ORDER BY seq LIMIT ?
 """
 
 
@@ -108,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _query(conn: sqlite3.Connection, args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.command == "sessions":
-        return rows_as_dicts(conn.execute("SELECT * FROM sessions ORDER BY started_wall"))
+        return sessions(conn)
     session = args.session or latest_session(conn)
     if session is None:
         raise LookupError("the log holds no session")

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from transcripts.events import Event, Payload
 
 
@@ -31,7 +33,8 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
 
 
 def sessions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    cur = conn.execute("SELECT * FROM sessions ORDER BY started_wall")
+    cur = conn.execute("SELECT id, kernel_id, language, runner_version, host, pid, started_wall, "
+                       "ended_wall FROM sessions ORDER BY started_wall")
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur]
 
@@ -44,23 +47,33 @@ def latest_session(conn: sqlite3.Connection) -> str | None:
 def events(conn: sqlite3.Connection, session: str, *, source: str | None = None,
            kinds: tuple[str, ...] | None = None) -> Iterator[Recorded]:
     """One session's events in seq order, data decoded back to bytes or JSON values."""
-    sql = ("SELECT seq, session, source, kind, name, data, from_state, to_state, wall, mono "
+    sql = ("SELECT seq, source, kind, name, data, from_state, to_state, wall, mono "
            "FROM events WHERE session = ?")
-    args: list[Any] = [session]
+    args: list[Any] = [session_key(conn, session)]
     if source is not None:
         sql += " AND source = ?"
         args.append(source)
     if kinds:
         sql += f" AND kind IN ({','.join('?' * len(kinds))})"
         args.extend(kinds)
-    for seq, sess, src, kind, name, data, frm, to, wall, mono in conn.execute(
+    for seq, src, kind, name, data, frm, to, wall, mono in conn.execute(
             sql + " ORDER BY seq", args):
-        yield Recorded(seq, sess, Event(src, kind, name, decode(data), frm, to, wall, mono))
+        yield Recorded(seq, session, Event(src, kind, name, decode(data), frm, to, wall, mono))
+
+
+def session_key(conn: sqlite3.Connection, session: str) -> int:
+    """The small integer the events table uses for a session id."""
+    row = conn.execute("SELECT key FROM sessions WHERE id = ?", (session,)).fetchone()
+    if row is None:
+        raise LookupError(f"no session {session} in the log")
+    return int(row[0])
 
 
 def decode(data: Any) -> Payload:
     if data is None or isinstance(data, bytes):
         return data
+    if '"$b64"' not in data:  # the common case: no bytes inside, parse at full speed
+        return orjson.loads(data)
     return json.loads(data, object_hook=_unwrap_bytes)
 
 
@@ -70,11 +83,14 @@ def _unwrap_bytes(obj: dict[str, Any]) -> Any:
     return obj
 
 
-def encode(data: Payload) -> bytes | str | None:
-    """Bytes stay bytes (a BLOB); anything else becomes JSON text, nested bytes as $b64."""
-    if data is None or isinstance(data, bytes):
+def encode(data: Payload | bytearray) -> bytes | bytearray | str | None:
+    """Bytes stay bytes (a BLOB); anything else becomes JSON text, nested bytes as $b64.
+
+    orjson, because encoding sits on the writer's path and is ten times faster than `json`.
+    """
+    if data is None or isinstance(data, (bytes, bytearray)):
         return data
-    return json.dumps(data, ensure_ascii=False, default=_wrap_bytes, separators=(",", ":"))
+    return orjson.dumps(data, default=_wrap_bytes, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _wrap_bytes(obj: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 from machines.base import Transitioned, TriggerRejected
 from machines.registry import Machines
-from transcripts.events import INPUT, OBSERVATION, REJECTED, TRANSITION
+from transcripts.events import INPUT, OBSERVATION, REJECTED, TRANSITION, Event
 from transcripts.reader import Recorded, events
 
 Move = tuple[str, str, str, str | None, str | None]  # kind, source, trigger, from, to
@@ -84,6 +84,21 @@ def _timelines(produced: list[Move]) -> dict[str, list[tuple[str | None, str | N
         if kind == TRANSITION:
             timelines.setdefault(source, []).append((trigger, to))
     return timelines
+
+
+def record(log: Any, stream: Iterable[Event]) -> None:
+    """Record events the way the runner does: each event, then the machine moves it caused."""
+
+    def sink(t: Transitioned | TriggerRejected) -> None:
+        if isinstance(t, TriggerRejected):
+            log.append(Event(t.source, REJECTED, t.trigger, t.data, t.state, None))
+        else:
+            log.append(Event(t.source, TRANSITION, t.trigger, t.data, t.from_state, t.to_state))
+
+    machines = Machines(sink)
+    for event in stream:
+        log.append(event)
+        machines.consume(event)
 
 
 def replay_session(conn: sqlite3.Connection, session: str) -> ReplayReport:

@@ -61,6 +61,7 @@ class EventLog:
         self.soft_limit = soft_limit
         self.on_degraded = on_degraded
         self.session = ""
+        self._key = 0
         self.stats = LogStats()
         self.degraded: str | None = None
         self._pending: list[Event] = []
@@ -88,11 +89,12 @@ class EventLog:
         self.session = uuid.uuid4().hex
         with self._conn:
             self._conn.execute("BEGIN")
-            self._conn.execute(
+            cur = self._conn.execute(
                 "INSERT INTO sessions (id, kernel_id, language, runner_version, host, pid, "
                 "started_wall) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (self.session, kernel_id, language, runner_version,
                  host or socket.gethostname(), pid or os.getpid(), time.time()))
+            self._key = cur.lastrowid
         for path in (self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")):
             if path.exists():
                 os.chmod(path, 0o600)
@@ -106,7 +108,7 @@ class EventLog:
             pending = self._pending
             if (len(pending) >= self.soft_limit and event.kind == OUTPUT and pending
                     and _same_stream(pending[-1], event)):
-                pending[-1] = _merged(pending[-1], event)
+                _merge_into(pending, event)
                 self.stats.merged += 1
             else:
                 pending.append(event)
@@ -163,7 +165,7 @@ class EventLog:
                 return  # cannot write and told to stop: give up what is left
 
     def _write(self, batch: list[Event]) -> bool:
-        s = self.session
+        s = self._key
         rows = [(s, e.wall, e.mono, e.source, e.kind, e.name, e.from_state, e.to_state,
                  encode(e.data)) for e in batch]
         try:
@@ -201,9 +203,15 @@ class EventLog:
 
 def _same_stream(a: Event, b: Event) -> bool:
     return (a.kind == OUTPUT and a.source == b.source and a.name == b.name
-            and isinstance(a.data, bytes) and isinstance(b.data, bytes))
+            and isinstance(a.data, (bytes, bytearray)) and isinstance(b.data, bytes))
 
 
-def _merged(a: Event, b: Event) -> Event:
-    return Event(a.source, a.kind, a.name, a.data + b.data, a.from_state, a.to_state,  # type: ignore[operator]
-                 a.wall, a.mono)
+def _merge_into(pending: list[Event], event: Event) -> None:
+    """Append the chunk to the last pending one; a bytearray keeps repeated merges linear."""
+    last = pending[-1]
+    if isinstance(last.data, bytearray):
+        last.data.extend(event.data)  # type: ignore[arg-type]
+    else:
+        pending[-1] = Event(last.source, last.kind, last.name,
+                            bytearray(last.data) + event.data,  # type: ignore[arg-type]
+                            last.from_state, last.to_state, last.wall, last.mono)

@@ -71,15 +71,15 @@ def import_into(path: Path, log_path: Path) -> str:
         if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (s["id"],)).fetchone():
             raise ValueError(f"session {s['id']} is already in {log_path}")
         with conn:
-            conn.execute("INSERT INTO sessions (id, kernel_id, language, runner_version, host, "
+            key = conn.execute("INSERT INTO sessions (id, kernel_id, language, runner_version, host, "
                          "pid, started_wall, ended_wall) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (s["id"], s.get("kernel_id"), s.get("language"),
                           s.get("runner_version"), s.get("host"), s.get("pid"),
-                          s["started_wall"], s.get("ended_wall")))
+                          s["started_wall"], s.get("ended_wall"))).lastrowid
             conn.executemany(
                 "INSERT INTO events (session, wall, mono, source, kind, name, from_state, "
                 "to_state, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(s["id"], r.event.wall, r.event.mono, r.event.source, r.event.kind,
+                [(key, r.event.wall, r.event.mono, r.event.source, r.event.kind,
                   r.event.name, r.event.from_state, r.event.to_state, encode(r.event.data))
                  for r in recorded])
     finally:
