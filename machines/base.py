@@ -54,8 +54,8 @@ class Lifecycle:
     def __init__(self, source: str, sink: Sink) -> None:
         self.source = source
         self._sink = sink
-        self._machine = Machine(model=self, states=self.STATES, transitions=self.TRANSITIONS, initial=NEW,
-                auto_transitions=False, send_event=False)
+        self._machine = Machine(model=self, states=self.STATES, transitions=self.TRANSITIONS,
+                                initial=NEW, auto_transitions=False, send_event=False)
 
     def reset(self) -> None:
         """Back to the start, keeping the built machine."""

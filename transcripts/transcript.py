@@ -71,8 +71,9 @@ def import_into(path: Path, log_path: Path) -> str:
         if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (s["id"],)).fetchone():
             raise ValueError(f"session {s['id']} is already in {log_path}")
         with conn:
-            key = conn.execute("INSERT INTO sessions (id, kernel_id, language, runner_version, host, "
-                         "pid, started_wall, ended_wall) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            key = conn.execute(
+                "INSERT INTO sessions (id, kernel_id, language, runner_version, host, "
+                "pid, started_wall, ended_wall) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (s["id"], s.get("kernel_id"), s.get("language"),
                           s.get("runner_version"), s.get("host"), s.get("pid"),
                           s["started_wall"], s.get("ended_wall"))).lastrowid
