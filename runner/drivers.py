@@ -13,8 +13,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from runner.jupyter import InputSource, JupyterKernel, OutputSink
+from runner.kernel_errors import InputSource, OutputSink
+
+if TYPE_CHECKING:  # jupyter_client takes a tenth of a second to import: not before binding
+    from runner.jupyter import JupyterKernel
 
 BATCH_ENV = {"_BACKEND_BATCH_MODE": "1"}
 
@@ -91,6 +95,8 @@ class JupyterDriver(Driver):
         python = self.runtime if await has_ipykernel(self.runtime, env) else sys.executable
         # jedi makes the first completion take seconds, past what the agent waits for
         argv = [python, "-m", "ipykernel_launcher", "--IPCompleter.use_jedi=False"]
+        from runner.jupyter import JupyterKernel
+
         self.kernel = JupyterKernel(argv, env=env, cwd=self.work_dir, spec_dir=kernel_dir,
                                     on_death=on_death)
         await self.kernel.start()

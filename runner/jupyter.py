@@ -11,7 +11,7 @@ import base64
 import contextlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,16 +20,11 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 
-OutputSink = Callable[[str, bytes], None]  # (message type, payload)
-InputSource = Callable[[str, bool], Awaitable[str]]  # (prompt, is_password) -> text
+from runner.kernel_errors import InputSource, KernelDied, OutputSink
 
 # Preferred MIME type first; text/plain only when nothing richer is there.
 MIME_ORDER = ("image/png", "image/jpeg", "image/svg+xml", "text/html", "text/plain")
 WATCH_PERIOD = 0.2
-
-
-class KernelDied(RuntimeError):
-    """The kernel process went away while a request was in flight."""
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from machines import vocabulary as v
 from runner.context import Context
 from runner.drivers import Driver, Step
-from runner.jupyter import KernelDied
+from runner.kernel_errors import KernelDied
 from runner.process import GroupProcess
 from transcripts.events import INPUT, OBSERVATION, run_source, stamped
 

@@ -1,0 +1,12 @@
+"""What query mode exchanges with the rest of the runner, without importing jupyter_client."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+OutputSink = Callable[[str, bytes], None]  # (message type, payload)
+InputSource = Callable[[str, bool], Awaitable[str]]  # (prompt, is_password) -> text
+
+
+class KernelDied(RuntimeError):
+    """The kernel process went away while a request was in flight."""
