@@ -44,6 +44,9 @@ class Context(Protocol):
     def spawn(self, coro: Coroutine[Any, Any, Any], owner: str) -> asyncio.Task[Any]:
         """Start a task the runner keeps a reference to and cancels on shutdown."""
 
+    async def throttle(self) -> None:
+        """Wait while the agent is too far behind on output (bounded memory)."""
+
 
 @dataclass(slots=True)
 class TaskSet:

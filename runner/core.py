@@ -30,7 +30,7 @@ from runner.context import Paths, TaskSet
 from runner.drivers import BATCH_ENV, Driver, driver_for
 from runner.frontend import FrontEnd
 from runner.logsink import install_logging
-from runner.outbox import Outbox
+from runner.outbox import SEND_HWM, Outbox
 from runner.runs import Runs
 from runner.services import Services
 from runner.user_input import UserInputServer, install_hook
@@ -69,6 +69,9 @@ class Runner:
 
     def send(self, source: str, msg_type: str, payload: bytes, *, record: bool = True) -> None:
         self.outbox.send(source, msg_type, payload, record=record)
+
+    async def throttle(self) -> None:
+        await self.outbox.throttle()
 
     def spawn(self, coro: Any, owner: str) -> asyncio.Task[Any]:
         return self.tasks.spawn(self._guarded(coro, owner), owner)
@@ -129,6 +132,7 @@ class Runner:
         self.in_sock = self.zctx.socket(zmq.PULL)
         input_port = _bind(self.in_sock, self.config.input_port)
         out_sock = zmq.Context.instance().socket(zmq.PUSH)
+        out_sock.setsockopt(zmq.SNDHWM, SEND_HWM)
         output_port = _bind(out_sock, self.config.output_port)
         self.outbox = Outbox(out_sock, self.log.append)
         self.emit(stamped(KERNEL, OBSERVATION, "SocketsBound",
@@ -167,7 +171,7 @@ class Runner:
         else:
             try:
                 await self.driver.start(self.paths.state_dir / "kernels", self.child_env,
-                                        self._kernel_died)
+                                        self._kernel_died, self.throttle)
                 self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_READY, {"query": True}))
             except Exception as e:
                 self.runs.query_error = f"failed to start the Jupyter kernel: {e}"

@@ -10,7 +10,7 @@ import asyncio
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,7 +62,8 @@ class Driver:
         return Step(exit_code=0)
 
     async def start(self, kernel_dir: Path, env: dict[str, str],
-                    on_death: Callable[[str], None]) -> None:
+                    on_death: Callable[[str], None],
+                    throttle: Callable[[], Awaitable[None]]) -> None:
         """Bring up what query mode needs."""
 
     async def query(self, code: str, on_output: OutputSink, on_input: InputSource) -> int:
@@ -91,14 +92,15 @@ class JupyterDriver(Driver):
         self.kernel: JupyterKernel | None = None
 
     async def start(self, kernel_dir: Path, env: dict[str, str],
-                    on_death: Callable[[str], None]) -> None:
+                    on_death: Callable[[str], None],
+                    throttle: Callable[[], Awaitable[None]]) -> None:
         python = self.runtime if await has_ipykernel(self.runtime, env) else sys.executable
         # jedi makes the first completion take seconds, past what the agent waits for
         argv = [python, "-m", "ipykernel_launcher", "--IPCompleter.use_jedi=False"]
         from runner.jupyter import JupyterKernel
 
         self.kernel = JupyterKernel(argv, env=env, cwd=self.work_dir, spec_dir=kernel_dir,
-                                    on_death=on_death)
+                                    on_death=on_death, throttle=throttle)
         await self.kernel.start()
 
     async def query(self, code: str, on_output: OutputSink, on_input: InputSource) -> int:

@@ -32,6 +32,15 @@ class Services(Protocol):
     def apps(self, name: str) -> dict[str, Any]: ...
 
 
+def without_env_values(request: dict[str, Any]) -> dict[str, Any]:
+    """The request as recorded: environment values handed to children are not kept in clear."""
+    options = request.get("options")
+    if not isinstance(options, dict) or not isinstance(options.get("envs"), dict):
+        return request
+    envs = {key: REDACTED for key in options["envs"]}
+    return {**request, "options": {**options, "envs": envs}}
+
+
 class FrontEnd:
     """Reads the PULL socket and dispatches; replies go out through the context's outbox."""
 
@@ -128,7 +137,7 @@ class FrontEnd:
         if not isinstance(request["name"], str) or not request["name"]:
             raise f.BadPayload("'name' must be a non-empty string")
         source = service_source(request["name"])
-        self._record(source, "start-service", request)
+        self._record(source, "start-service", without_env_values(request))
         self._reply_later("service-result", self._services.start(request), source)
 
     def _start_model_service(self, payload: bytes) -> None:

@@ -11,7 +11,7 @@ import base64
 import contextlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,14 @@ class JupyterKernel:
     """Owns one kernel process and one client; `execute` runs a cell and streams its output."""
 
     def __init__(self, argv: list[str], *, env: dict[str, str], cwd: Path, spec_dir: Path,
-                 on_death: Callable[[str], None]) -> None:
+                 on_death: Callable[[str], None],
+                 throttle: Callable[[], Awaitable[None]]) -> None:
         self._argv = argv
         self._env = env
         self._cwd = cwd
         self._spec_dir = spec_dir
         self._on_death = on_death
+        self._throttle = throttle
         self._km: AsyncKernelManager | None = None
         self._kc: AsyncKernelClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -67,8 +69,9 @@ class JupyterKernel:
             await self.shutdown()
             raise
         self.pid = getattr(km.provisioner, "pid", None)
-        for channel, route in ((kc.iopub_channel, self._on_iopub),
-                               (kc.shell_channel, self._on_shell),
+        self._tasks.append(asyncio.create_task(self._read(kc.iopub_channel, self._on_iopub,
+                                                          self._throttle)))
+        for channel, route in ((kc.shell_channel, self._on_shell),
                                (kc.stdin_channel, self._on_stdin)):
             self._tasks.append(asyncio.create_task(self._read(channel, route)))
         self._tasks.append(asyncio.create_task(self._watch()))
@@ -131,10 +134,13 @@ class JupyterKernel:
         head = prefix.group(0) if prefix else ""
         return [head + str(m) for m in reply.get("matches", [])]
 
-    async def _read(self, channel: Any, route: Callable[[dict[str, Any]], Any]) -> None:
+    async def _read(self, channel: Any, route: Callable[[dict[str, Any]], Any],
+                    throttle: Callable[[], Awaitable[None]] | None = None) -> None:
         while True:
             msg = await channel.get_msg()
             result = route(msg)
+            if throttle is not None:
+                await throttle()  # a slow agent: let the kernel's own queue take the pressure
             if asyncio.iscoroutine(result):
                 task = asyncio.create_task(result)
                 self._answers.add(task)

@@ -14,6 +14,10 @@ from transcripts.events import OUTPUT, Event, stamped
 Recorder = Callable[[Event], None]
 
 
+BACKLOG_LIMIT = 4 << 20  # bytes waiting for a slow agent before producers are held back
+SEND_HWM = 256  # frames ZeroMQ may queue; with 64 KiB chunks about 16 MiB
+
+
 class Outbox:
     """Sends `[type, payload]` on the PUSH socket in call order.
 
@@ -27,6 +31,7 @@ class Outbox:
         self._async_sock = zmq.asyncio.Socket.from_socket(sock)
         self._record = record
         self._backlog: collections.deque[tuple[bytes, bytes]] = collections.deque()
+        self._backlog_bytes = 0
         self._drainer: asyncio.Task[None] | None = None
         self._drained = asyncio.Event()
         self._drained.set()
@@ -42,6 +47,7 @@ class Outbox:
             except zmq.Again:
                 pass
         self._backlog.append(frames)
+        self._backlog_bytes += len(payload)
         if self._drainer is None:
             self._drained.clear()
             self._drainer = asyncio.get_running_loop().create_task(self._drain(), name="outbox")
@@ -50,11 +56,19 @@ class Outbox:
     def backlog(self) -> int:
         return len(self._backlog)
 
+    async def throttle(self) -> None:
+        """Hold a producer (a pipe pump) while a slow agent has too much waiting for it.
+
+        The child then blocks on its own writes, so memory stays bounded however much it prints.
+        """
+        while self._backlog_bytes > BACKLOG_LIMIT:
+            await self._drained.wait()
+
     async def _drain(self) -> None:
         try:
             while self._backlog:
                 await self._async_sock.send_multipart(self._backlog[0])
-                self._backlog.popleft()
+                self._backlog_bytes -= len(self._backlog.popleft()[1])
         finally:
             self._drainer = None
             self._drained.set()

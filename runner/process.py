@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 CHUNK = 65536
 Sink = Callable[[str, bytes], None]  # (stream name, chunk)
+Throttle = Callable[[], Awaitable[None]]  # waits while the consumer is behind
 
 
 class GroupProcess:
@@ -31,11 +32,11 @@ class GroupProcess:
             proc = await asyncio.create_subprocess_exec(*command, **common)
         return cls(proc)
 
-    async def pump(self, sink: Sink) -> int:
+    async def pump(self, sink: Sink, throttle: Throttle) -> int:
         """Forward stdout and stderr until both close and the process exits; the exit code."""
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        await asyncio.gather(_copy(self.proc.stdout, "stdout", sink),
-                             _copy(self.proc.stderr, "stderr", sink))
+        await asyncio.gather(_copy(self.proc.stdout, "stdout", sink, throttle),
+                             _copy(self.proc.stderr, "stderr", sink, throttle))
         return await self.proc.wait()
 
     def signal(self, signum: int) -> None:
@@ -51,6 +52,8 @@ class GroupProcess:
         self.signal(signal.SIGKILL)
 
 
-async def _copy(stream: asyncio.StreamReader, name: str, sink: Sink) -> None:
+async def _copy(stream: asyncio.StreamReader, name: str, sink: Sink, throttle: Throttle
+                ) -> None:
     while chunk := await stream.read(CHUNK):
         sink(name, chunk)
+        await throttle()

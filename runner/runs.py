@@ -199,7 +199,7 @@ class Runs:
         run.proc = await GroupProcess.start(step.command, cwd=self._ctx.paths.work_dir, env=env)
         self._ctx.emit(stamped(run.source, OBSERVATION, "ProcessStarted",
                                {"pid": run.proc.pid, "command": step.command}))
-        code = await run.proc.pump(lambda t, p: self._output(run, t, p))
+        code = await run.proc.pump(lambda t, p: self._output(run, t, p), self._ctx.throttle)
         self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_EXITED,
                                {"pid": run.proc.pid, "exit_code": code}))
         return code
