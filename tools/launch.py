@@ -57,13 +57,17 @@ class RunnerProcess:
 
 
 def start_runner(parent: Path, lang: str = "python", *extra: str,
-                 env: dict[str, str] | None = None) -> RunnerProcess:
-    """A runner in a fresh folder under `parent`, bound to ports the system picked."""
+                 env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
+                 ) -> RunnerProcess:
+    """A runner in a fresh folder under `parent`, bound to ports the system picked.
+
+    `prefix` goes before the command (e.g. `unshare -m ...` that ends by exec-ing it).
+    """
     home = Path(tempfile.mkdtemp(prefix="runner-", dir=parent))
     for sub in ("work", "config", "service-defs", "state"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     log_path = home / "events.sqlite3"
-    argv = [sys.executable, "-m", "runner", lang, sys.executable,
+    argv = [*prefix, sys.executable, "-m", "runner", lang, sys.executable,
             "--input-port", "0", "--output-port", "0",
             "--work-dir", str(home / "work"), "--config-dir", str(home / "config"),
             "--service-defs", str(home / "service-defs"), "--state-dir", str(home / "state"),

@@ -1,0 +1,59 @@
+"""The log's disk fills up: the runner keeps serving, says so loudly, and catches up later."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tools.launch import RunnerProcess, start_runner
+
+MOUNT = 'mount -t tmpfs -o size=3m tmpfs "$0" && exec "$@"'
+
+
+def _inside(runner: RunnerProcess, script: str) -> None:
+    """Run a shell command in the runner's private mount namespace."""
+    subprocess.run(["nsenter", "-t", str(runner.proc.pid), "-m", "sh", "-c", script],
+                   check=False, capture_output=True)
+
+
+def _wait_for_stderr(runner: RunnerProcess, text: str, limit: float = 20) -> None:
+    deadline = time.monotonic() + limit
+    while text not in runner.stderr_text():
+        assert time.monotonic() < deadline, f"runner never said {text!r}"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which(
+    "nsenter"), reason="needs root, unshare(1) and nsenter(1) for a private tmpfs")
+def test_a_full_disk_degrades_recording_but_not_serving(tmp_path: Path) -> None:
+    logfs = tmp_path / "logfs"
+    logfs.mkdir()
+    runner = start_runner(tmp_path, "python", "--log", str(logfs / "events.sqlite3"),
+                          prefix=("unshare", "-m", "sh", "-c", MOUNT, str(logfs)))
+    try:
+        client = runner.client()
+        assert client.query("print('before')").stdout == "before\n"
+        _inside(runner, f"dd if=/dev/zero of={logfs}/filler bs=64k")  # until the disk is full
+        result = client.batch(exec="head -c 2000000 /dev/urandom | base64")
+        assert result.exec_exit == 0
+        assert client.query("print('while full')").stdout == "while full\n"
+        _wait_for_stderr(runner, "EVENT LOG RECORDING DEGRADED")
+        _inside(runner, f"rm -f {logfs}/filler")
+        assert client.query("print('after')").stdout == "after\n"
+        _wait_for_stderr(runner, "event log recording resumed")
+        _inside(runner, f"cp {logfs}/events.sqlite3* {tmp_path}/")  # copy out before exit
+        assert runner.stop() == 0
+    finally:
+        runner.stop()
+    db = sqlite3.connect(tmp_path / "events.sqlite3")
+    names = [n for (n,) in db.execute("SELECT name FROM events ORDER BY seq")]
+    assert "LogRecordingResumed" in names
+    outputs = [d for (d,) in db.execute(
+        "SELECT data FROM events WHERE kind='output' AND name='stdout' ORDER BY seq")]
+    assert b"while full\n" in outputs  # recorded late, not lost
