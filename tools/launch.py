@@ -57,17 +57,20 @@ class RunnerProcess:
 
 
 def start_runner(parent: Path, lang: str = "python", *extra: str,
-                 env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()
-                 ) -> RunnerProcess:
+                 env: dict[str, str] | None = None, prefix: tuple[str, ...] = (),
+                 files: dict[str, str] | None = None, module: str = "runner") -> RunnerProcess:
     """A runner in a fresh folder under `parent`, bound to ports the system picked.
 
-    `prefix` goes before the command (e.g. `unshare -m ...` that ends by exec-ing it).
+    `prefix` goes before the command (e.g. `unshare -m ...` that ends by exec-ing it);
+    `files` (paths relative to the runner's folder) are written before it starts.
     """
     home = Path(tempfile.mkdtemp(prefix="runner-", dir=parent))
     for sub in ("work", "config", "service-defs", "state"):
         (home / sub).mkdir(parents=True, exist_ok=True)
+    for relative, text in (files or {}).items():
+        (home / relative).write_text(text)
     log_path = home / "events.sqlite3"
-    argv = [*prefix, sys.executable, "-m", "runner", lang, sys.executable,
+    argv = [*prefix, sys.executable, "-m", module, lang, sys.executable,
             "--input-port", "0", "--output-port", "0",
             "--work-dir", str(home / "work"), "--config-dir", str(home / "config"),
             "--service-defs", str(home / "service-defs"), "--state-dir", str(home / "state"),
