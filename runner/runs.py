@@ -149,6 +149,8 @@ class Runs:
 
     def _finish(self, run: Run, exit_code: int) -> None:
         """Send the one terminal message of this run, whatever path got here."""
+        if run.answer is not None and not run.answer.done():
+            run.answer.cancel()  # e.g. interrupted while asking: nobody will answer now
         if not run.final_sent:
             run.final_sent = True
             self._ctx.send(run.source, FINAL_MESSAGE[run.op],

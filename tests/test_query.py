@@ -98,3 +98,14 @@ def test_a_dead_kernel_is_restarted_and_the_run_says_so(runner: RunnerProcess) -
         "SELECT to_state FROM events WHERE source='kernel' AND kind='transition' ORDER BY seq")]
     assert "unhealthy" in states
     assert states[states.index("unhealthy") + 1] == "running"
+
+
+def test_interrupt_while_waiting_for_input_ends_the_run_and_the_next_one_works(
+        runner: RunnerProcess) -> None:
+    client = runner.client()
+    client.send("code", "answer = input('never answered: ')")
+    client.wait_for("waiting-input", timeout=30)
+    client.interrupt()
+    finished = json.loads(client.wait_for("finished", timeout=15))
+    assert finished["exitCode"] != 0
+    assert client.query("print('next')").stdout == "next\n"
