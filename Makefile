@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test bench compare stress crash clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,6 +19,16 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.eventlog
+	$(PY) -m bench.frontend
+
+compare: $(STAMP)
+	$(PY) -m bench.compare
+
+stress: $(STAMP)
+	$(PY) -m bench.stress 100000
+
+crash: $(STAMP)
+	$(PY) -m bench.crash 50
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
