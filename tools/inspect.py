@@ -71,8 +71,8 @@ def render_picture(rows: list[dict[str, Any]]) -> str:
         line = lines.setdefault(r["model"], [])
         if r["kind"] == "transition":
             line.append(f"[{(r['to_state'] or '?').upper()}]")
-        else:
-            line.append(marks.get(r["name"], "."))
+        elif r["name"] in marks:
+            line.append(marks[r["name"]])
     legend = "legend: + probe ok, x probe failed, ! process exited, [STATE] transition"
     return "\n".join([*(f"{m}: {''.join(c)}" for m, c in lines.items()), legend])
 
