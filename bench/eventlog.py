@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -17,10 +18,11 @@ from pathlib import Path
 import sqlite_utils
 
 from machines import vocabulary as v
+from transcripts import schema
 from transcripts.events import INPUT, OBSERVATION, OUTPUT, Event
-from transcripts.reader import events, open_readonly
+from transcripts.reader import encode, events, open_readonly
 from transcripts.replay import record, replay_session
-from transcripts.store import EventLog
+from transcripts.store import INSERT, EventLog
 
 
 def _fresh(folder: Path, name: str) -> EventLog:
@@ -113,25 +115,31 @@ def replay_speed(folder: Path) -> dict[str, float]:
 
 
 def insert_paths(folder: Path, n: int = 100_000) -> dict[str, float]:
-    rows = [{"session": "s", "wall": 1.0, "mono": 1.0, "source": "kernel", "kind": "observation",
-             "name": "Tick", "from_state": None, "to_state": None, "data": '{"i":1}'}
-            for _ in range(n)]
-    log = _fresh(folder, "paths")
-    t0 = time.perf_counter()
-    for row in rows:
-        log.append(Event(row["source"], row["kind"], row["name"], {"i": 1}, wall=1.0, mono=1.0))
-    log.flush(None)
-    stdlib = n / (time.perf_counter() - t0)
-    log.close()
-    db = sqlite_utils.Database(folder / "paths-su.sqlite3")
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    t0 = time.perf_counter()
-    for i in range(0, n, 2000):
-        with db.conn:
-            db["events"].insert_all(rows[i:i + 2000], batch_size=2000)
-    su = n / (time.perf_counter() - t0)
-    return {"eventlog_sqlite3_rows_per_s": stdlib, "sqlite_utils_insert_all_rows_per_s": su}
+    """The writer's insert, both ways, same schema and rows: stdlib executemany vs sqlite-utils."""
+    rows = [(1, 1.0, 1.0, "kernel", "observation", "Tick", None, None, encode({"i": i}))
+            for i in range(n)]
+    columns = ["session", "wall", "mono", "source", "kind", "name", "from_state", "to_state",
+               "data"]
+    rates = {}
+    for name in ("sqlite3_executemany", "sqlite_utils_insert_all"):
+        conn = sqlite3.connect(folder / f"{name}.sqlite3", isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        schema.create(conn)
+        conn.execute("INSERT INTO sessions (id, started_wall) VALUES ('s', 0)")
+        table = sqlite_utils.Database(conn)["events"]
+        dicts = [dict(zip(columns, row, strict=True)) for row in rows]
+        began = time.perf_counter()
+        for i in range(0, n, 2000):
+            conn.execute("BEGIN")
+            if name == "sqlite3_executemany":
+                conn.executemany(INSERT, rows[i:i + 2000])
+            else:
+                table.insert_all(dicts[i:i + 2000], batch_size=2000)
+            conn.execute("COMMIT")
+        rates[f"{name}_rows_per_s"] = round(n / (time.perf_counter() - began))
+        conn.close()
+    return rates
 
 
 def main() -> None:

@@ -64,7 +64,7 @@ class Lifecycle:
     def fire(self, trigger: str, data: Any = None) -> None:
         """Apply one trigger; report the move or the rejection through the sink."""
         before = self.state
-        args = data if isinstance(data, Mapping) else {}
+        args = data if type(data) is dict else {}
         self.note(trigger, args)
         if (before, trigger) in self._no_ops:
             return  # an internal transition with nothing to do: skip the library's dispatch

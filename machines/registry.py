@@ -6,7 +6,6 @@ recorded inputs and observations give the same transitions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from machines import vocabulary as v
@@ -79,7 +78,7 @@ class Machines:
                                            {"reason": "no such machine"}))
                 return
             machine = self._machines[event.source] = self._create(kind, event)
-        data = event.data if isinstance(event.data, Mapping) else None
+        data = event.data if type(event.data) is dict else None
         if kind == "run" and trigger == "start":
             data = {**(data or {}), "build_ok": self.build_ok}
         before = machine.state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class Config:
     input_port: int
     output_port: int
     record_output_limit: int
+    own_state_dir: bool  # a private temporary folder, removed at exit
 
 
 def _env_path(name: str, default: str) -> Path:
@@ -62,9 +64,10 @@ def parse_args(argv: list[str] | None = None) -> Config:
                    help="bytes of output recorded in the log per run (default 8 MiB)")
     a = p.parse_args(argv)
     ports = intrinsic_ports(a.config_dir)
-    state_dir = a.state_dir or Path(os.environ.get("KRUNNER_STATE_DIR", "")) or None
+    chosen = a.state_dir or os.environ.get("KRUNNER_STATE_DIR")
+    state_dir = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="krunner-"))
     paths = Paths(a.work_dir, a.config_dir, a.service_defs, a.user_input_socket,
-                  state_dir or Path("/nonexistent"))
+                  state_dir.resolve())
     return Config(
         lang=a.lang,
         runtime_path=a.runtime_path,
@@ -74,6 +77,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         input_port=ports.get("replin", 2000) if a.input_port is None else a.input_port,
         output_port=ports.get("replout", 2001) if a.output_port is None else a.output_port,
         record_output_limit=a.record_output_limit,
+        own_state_dir=not chosen,
     )
 
 

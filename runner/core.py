@@ -11,12 +11,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import zmq
@@ -47,12 +46,7 @@ class Runner:
 
     def __init__(self, config: cfg.Config) -> None:
         self.config = config
-        state_dir = config.paths.state_dir
-        if not state_dir.is_absolute() or str(state_dir) == "/nonexistent":
-            state_dir = Path(tempfile.mkdtemp(prefix="krunner-"))
-        self.paths: Paths = Paths(config.paths.work_dir, config.paths.config_dir,
-                                  config.paths.service_defs, config.paths.user_input_socket,
-                                  state_dir)
+        self.paths: Paths = config.paths
         self.started_at = time.monotonic()
         self.tasks = TaskSet()
         self.log = EventLog(resolve_log_path(config.log_path), on_degraded=self._log_degraded)
@@ -232,6 +226,8 @@ class Runner:
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STOPPED, {}))
         self.log.close()
         self.zctx.destroy(linger=0)
+        if self.config.own_state_dir:
+            shutil.rmtree(self.paths.state_dir, ignore_errors=True)
 
 
 def _bind(sock: zmq.Socket, port: int) -> int:
