@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -56,6 +57,7 @@ class Lifecycle:
         self._sink = sink
         self._machine = Machine(model=self, states=self.STATES, transitions=self.TRANSITIONS,
                                 initial=NEW, auto_transitions=False, send_event=False)
+        self._events = self._machine.events
 
     def reset(self) -> None:
         """Back to the start, keeping the built machine."""
@@ -68,9 +70,12 @@ class Lifecycle:
         self.note(trigger, args)
         if (before, trigger) in self._no_ops:
             return  # an internal transition with nothing to do: skip the library's dispatch
+        event = self._events.get(trigger)
         try:
-            self.trigger(trigger, args)
-        except (MachineError, AttributeError):
+            if event is None:
+                raise MachineError(f"no trigger {trigger!r}")
+            event.trigger(self, args)
+        except MachineError:
             self._sink(TriggerRejected(self.source, trigger, before,
                                        {"reason": f"{trigger!r} is not valid in {before!r}"}))
             return
@@ -86,6 +91,11 @@ class Lifecycle:
     def describe(self, trigger: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
         """What the transition event carries besides trigger, from and to."""
         return dict(data) or None
+
+
+# Every move already leaves through the sink; the library's per-step debug lines would only
+# repeat it (and cost a tenth of each dispatch).
+logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 def _no_op_pairs(states: list[str], table: list[dict[str, Any]]) -> frozenset[tuple[str, str]]:

@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from transcripts.location import resolve_log_path
-from transcripts.reader import Recorded, events, latest_session, open_readonly
-from transcripts.replay import replay
+from transcripts.reader import latest_session, open_readonly
+from transcripts.replay import ReplayReport, replay, replay_session
 from transcripts.transcript import load
 
 
-def _recorded(args: argparse.Namespace) -> list[Recorded]:
+def _report(args: argparse.Namespace) -> ReplayReport:
     if args.transcript:
-        return load(Path(args.transcript))[1]
+        return replay(load(Path(args.transcript))[1])
     conn = open_readonly(resolve_log_path(args.log))
     session = args.session or latest_session(conn)
     if session is None:
         raise LookupError("the log holds no session")
-    return list(events(conn, session))
+    return replay_session(conn, session)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,11 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--format", choices=("table", "json"), default="table")
     args = p.parse_args(argv)
     try:
-        recorded = _recorded(args)
-    except (OSError, LookupError, ValueError) as e:
+        report = _report(args).as_dict()
+    except (OSError, LookupError, ValueError, sqlite3.Error) as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
-    report = replay(recorded).as_dict()
     if args.format == "json":
         print(json.dumps(report, indent=2, default=str))
     else:

@@ -61,6 +61,22 @@ def events(conn: sqlite3.Connection, session: str, *, source: str | None = None,
         yield Recorded(seq, session, Event(src, kind, name, decode(data), frm, to, wall, mono))
 
 
+# seq, source, kind, name, data, from_state, to_state
+Row = tuple[int, str, str, str, Payload, str | None, str | None]
+
+
+def rows(conn: sqlite3.Connection, session: str, data_of: tuple[str, ...]) -> Iterator[Row]:
+    """One session's events as plain tuples, lean: no clocks, and data (decoded) only for
+    events of the kinds in `data_of`, so payloads nobody needs are neither read nor decoded."""
+    marks = ",".join("?" * len(data_of))
+    cur = conn.execute(
+        f"SELECT seq, source, kind, name, CASE WHEN kind IN ({marks}) THEN data END, "
+        "from_state, to_state FROM events WHERE session = ? ORDER BY seq",
+        [*data_of, session_key(conn, session)])
+    for seq, src, kind, name, data, frm, to in cur:
+        yield seq, src, kind, name, None if data is None else decode(data), frm, to
+
+
 def session_key(conn: sqlite3.Connection, session: str) -> int:
     """The small integer the events table uses for a session id."""
     row = conn.execute("SELECT key FROM sessions WHERE id = ?", (session,)).fetchone()

@@ -11,9 +11,11 @@ from typing import Any
 from machines.base import Transitioned, TriggerRejected
 from machines.registry import Machines
 from transcripts.events import INPUT, OBSERVATION, REJECTED, TRANSITION, Event
-from transcripts.reader import Recorded, events
+from transcripts.reader import Recorded, Row, rows
 
 Move = tuple[str, str, str, str | None, str | None]  # kind, source, trigger, from, to
+FED = (INPUT, OBSERVATION)  # what the machines consume
+MOVES = (TRANSITION, REJECTED)  # what they are checked against
 
 
 @dataclass(slots=True)
@@ -49,6 +51,12 @@ def _move(t: Transitioned | TriggerRejected) -> Move:
 
 
 def replay(recorded: Iterable[Recorded], *, truncated: bool = False) -> ReplayReport:
+    """Replay recorded events (a log's or a transcript's); see `replay_rows`."""
+    return replay_rows(((r.seq, e.source, e.kind, e.name, e.data, e.from_state, e.to_state)
+                        for r in recorded for e in (r.event,)), truncated=truncated)
+
+
+def replay_rows(recorded: Iterable[Row], *, truncated: bool = False) -> ReplayReport:
     """Feed inputs and observations, in seq order, to fresh machines; compare their moves.
 
     `truncated`: the log ends where a crash cut it, so the moves caused by its last recorded
@@ -58,14 +66,13 @@ def replay(recorded: Iterable[Recorded], *, truncated: bool = False) -> ReplayRe
     machines = Machines(lambda t: produced.append(_move(t)))
     expected: list[tuple[int, Move]] = []
     count = fed = 0
-    for rec in recorded:
+    for seq, source, kind, name, data, from_state, to_state in recorded:
         count += 1
-        ev = rec.event
-        if ev.kind in (INPUT, OBSERVATION):
+        if kind in FED:
             fed += 1
-            machines.consume(ev)
-        elif ev.kind in (TRANSITION, REJECTED):
-            expected.append((rec.seq, (ev.kind, ev.source, ev.name, ev.from_state, ev.to_state)))
+            machines.consume(Event(source, kind, name, data))
+        elif kind in MOVES:
+            expected.append((seq, (kind, source, name, from_state, to_state)))
     divergence = _first_divergence(expected, produced[:len(expected)] if truncated
                                    else produced)
     return ReplayReport(divergence is None, count, fed, len(produced), divergence,
@@ -109,4 +116,4 @@ def record(log: Any, stream: Iterable[Event]) -> None:
 def replay_session(conn: sqlite3.Connection, session: str) -> ReplayReport:
     """Replay one session of a log; a session that never ended (a crash) may be cut short."""
     row = conn.execute("SELECT ended_wall FROM sessions WHERE id = ?", (session,)).fetchone()
-    return replay(events(conn, session), truncated=row is not None and row[0] is None)
+    return replay_rows(rows(conn, session, FED), truncated=row is not None and row[0] is None)
