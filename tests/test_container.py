@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
+from tests.conftest import free_port
 from tools.launch import start_runner
 
 
@@ -32,3 +34,39 @@ def test_the_agents_unchanged_command_starts_krunner(tmp_path: Path) -> None:
         assert "print" in json.loads(client.wait_for("completion"))["suggestions"]
     finally:
         assert runner.stop() == 0
+
+
+def test_ports_come_from_intrinsic_ports_json(tmp_path: Path) -> None:
+    replin, replout = free_port(), free_port()
+    runner = start_runner(tmp_path, "python", pick_ports=False, files={
+        "config/intrinsic-ports.json": json.dumps({"replin": replin, "replout": replout}),
+    })
+    try:
+        assert (runner.input_port, runner.output_port) == (replin, replout)
+        assert "started_at" in runner.client().status()
+    finally:
+        assert runner.stop() == 0
+
+
+def test_status_is_answered_at_once_and_an_early_query_waits_for_the_kernel(
+        tmp_path: Path) -> None:
+    runner = start_runner(tmp_path, "python")
+    try:
+        client = runner.client()
+        client.send("status", b"")
+        client.send("code", b"print('ran after the kernel came up')")
+        assert client.recv(timeout=30)[0] == "status"
+        result = client.collect("finished")
+        assert (result.exit_code, result.stdout) == (0, "ran after the kernel came up\n")
+    finally:
+        assert runner.stop() == 0
+    db = sqlite3.connect(runner.log_path)
+    try:
+        seq = dict(db.execute(
+            "SELECT CASE WHEN kind = 'output' THEN 'status reply' ELSE name END, min(seq) "
+            "FROM events WHERE (kind = 'output' AND name = 'status') OR name = 'DriverReady' "
+            "OR (kind = 'input' AND name = 'code') GROUP BY 1"))
+    finally:
+        db.close()
+    assert seq["status reply"] < seq["DriverReady"]  # answered while the kernel was starting
+    assert seq["code"] < seq["DriverReady"]  # and the query arrived before it was ready

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from transcripts.location import resolve_log_path
-from transcripts.reader import latest_session, open_readonly, sessions
+from transcripts.reader import latest_session, open_readonly, query, sessions
 
 HEALTH_SQL = """
 SELECT seq, wall, model, kind, name, from_state, to_state, reason, status, latency_ms
@@ -30,11 +30,6 @@ SELECT seq, wall, source, kind, name, from_state, to_state,
 FROM events WHERE session = (SELECT key FROM sessions WHERE id = ?)
   AND (? IS NULL OR source = ?) ORDER BY seq LIMIT ?
 """
-
-
-def rows_as_dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
@@ -114,11 +109,10 @@ def _query(conn: sqlite3.Connection, args: argparse.Namespace) -> list[dict[str,
     if session is None:
         raise LookupError("the log holds no session")
     if args.command == "health":
-        return rows_as_dicts(conn.execute(HEALTH_SQL, (session, args.model, args.model)))
+        return query(conn, HEALTH_SQL, (session, args.model, args.model))
     if args.command == "timeline":
-        return rows_as_dicts(conn.execute(TIMELINE_SQL, (session, args.source, args.source)))
-    return rows_as_dicts(conn.execute(EVENTS_SQL, (session, args.source, args.source,
-                                                    args.limit)))
+        return query(conn, TIMELINE_SQL, (session, args.source, args.source))
+    return query(conn, EVENTS_SQL, (session, args.source, args.source, args.limit))
 
 
 if __name__ == "__main__":

@@ -58,11 +58,13 @@ class RunnerProcess:
 
 def start_runner(parent: Path, lang: str = "python", *extra: str,
                  env: dict[str, str] | None = None, prefix: tuple[str, ...] = (),
-                 files: dict[str, str] | None = None, module: str = "runner") -> RunnerProcess:
+                 files: dict[str, str] | None = None, module: str = "runner",
+                 pick_ports: bool = True) -> RunnerProcess:
     """A runner in a fresh folder under `parent`, bound to ports the system picked.
 
     `prefix` goes before the command (e.g. `unshare -m ...` that ends by exec-ing it);
-    `files` (paths relative to the runner's folder) are written before it starts.
+    `files` (paths relative to the runner's folder) are written before it starts;
+    `pick_ports=False` leaves the ports to the runner (its defaults or intrinsic-ports.json).
     """
     home = Path(tempfile.mkdtemp(prefix="runner-", dir=parent))
     for sub in ("work", "config", "service-defs", "state"):
@@ -70,8 +72,8 @@ def start_runner(parent: Path, lang: str = "python", *extra: str,
     for relative, text in (files or {}).items():
         (home / relative).write_text(text)
     log_path = home / "events.sqlite3"
-    argv = [*prefix, sys.executable, "-m", module, lang, sys.executable,
-            "--input-port", "0", "--output-port", "0",
+    ports = ["--input-port", "0", "--output-port", "0"] if pick_ports else []
+    argv = [*prefix, sys.executable, "-m", module, lang, sys.executable, *ports,
             "--work-dir", str(home / "work"), "--config-dir", str(home / "config"),
             "--service-defs", str(home / "service-defs"), "--state-dir", str(home / "state"),
             "--user-input-socket", str(home / "input.sock"), "--log", str(log_path), *extra]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
+import sqlite_utils
 
 from transcripts.events import Event, Payload
 
@@ -32,11 +33,15 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
+def query(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Rows of a query as dicts, for the tools (sqlite-utils; no plugins, nothing written)."""
+    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+    return list(db.query(sql, params))
+
+
 def sessions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    cur = conn.execute("SELECT id, kernel_id, language, runner_version, host, pid, started_wall, "
-                       "ended_wall FROM sessions ORDER BY started_wall")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur]
+    return query(conn, "SELECT id, kernel_id, language, runner_version, host, pid, "
+                       "started_wall, ended_wall FROM sessions ORDER BY started_wall")
 
 
 def latest_session(conn: sqlite3.Connection) -> str | None:
