@@ -70,16 +70,23 @@ def events(conn: sqlite3.Connection, session: str, *, source: str | None = None,
 Row = tuple[int, str, str, str, Payload, str | None, str | None]
 
 
-def rows(conn: sqlite3.Connection, session: str, data_of: tuple[str, ...]) -> Iterator[Row]:
-    """One session's events as plain tuples, lean: no clocks, and data (decoded) only for
-    events of the kinds in `data_of`, so payloads nobody needs are neither read nor decoded."""
-    marks = ",".join("?" * len(data_of))
+def rows(conn: sqlite3.Connection, session: str, kinds: tuple[str, ...],
+         data_of: tuple[str, ...]) -> Iterator[Row]:
+    """One session's events of the given kinds as plain tuples, lean: no clocks, and data
+    (decoded) only for the kinds in `data_of`; what nobody needs is neither read nor decoded."""
+    data_marks, kind_marks = ",".join("?" * len(data_of)), ",".join("?" * len(kinds))
     cur = conn.execute(
-        f"SELECT seq, source, kind, name, CASE WHEN kind IN ({marks}) THEN data END, "
-        "from_state, to_state FROM events WHERE session = ? ORDER BY seq",
-        [*data_of, session_key(conn, session)])
+        f"SELECT seq, source, kind, name, CASE WHEN kind IN ({data_marks}) THEN data END, "
+        f"from_state, to_state FROM events WHERE session = ? AND kind IN ({kind_marks}) "
+        "ORDER BY seq", [*data_of, session_key(conn, session), *kinds])
     for seq, src, kind, name, data, frm, to in cur:
         yield seq, src, kind, name, None if data is None else decode(data), frm, to
+
+
+def count(conn: sqlite3.Connection, session: str) -> int:
+    """How many events one session holds."""
+    return int(conn.execute("SELECT count(*) FROM events WHERE session = ?",
+                            (session_key(conn, session),)).fetchone()[0])
 
 
 def session_key(conn: sqlite3.Connection, session: str) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 from machines.base import Transitioned, TriggerRejected
 from machines.registry import Machines
 from transcripts.events import INPUT, OBSERVATION, REJECTED, TRANSITION, Event
-from transcripts.reader import Recorded, Row, rows
+from transcripts.reader import Recorded, Row, count, rows
 
 Move = tuple[str, str, str, str | None, str | None]  # kind, source, trigger, from, to
 FED = (INPUT, OBSERVATION)  # what the machines consume
@@ -116,4 +116,8 @@ def record(log: Any, stream: Iterable[Event]) -> None:
 def replay_session(conn: sqlite3.Connection, session: str) -> ReplayReport:
     """Replay one session of a log; a session that never ended (a crash) may be cut short."""
     row = conn.execute("SELECT ended_wall FROM sessions WHERE id = ?", (session,)).fetchone()
-    return replay_rows(rows(conn, session, FED), truncated=row is not None and row[0] is None)
+    # output and log events neither drive nor check a machine: SQLite skips them unread
+    report = replay_rows(rows(conn, session, FED + MOVES, data_of=FED),
+                         truncated=row is not None and row[0] is None)
+    report.events = count(conn, session)
+    return report
