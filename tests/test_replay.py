@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from machines import vocabulary as v
 from tests.conftest import RunnerProcess
-from transcripts.events import INPUT, OBSERVATION, Event
+from transcripts.events import INPUT, OBSERVATION, OUTPUT, Event
 from transcripts.reader import events, open_readonly
 from transcripts.replay import record, replay, replay_session
 from transcripts.store import EventLog
@@ -88,3 +88,20 @@ def test_a_real_session_replays_and_survives_a_transcript_round_trip(
     copy = tmp_path / "copy.sqlite3"
     assert import_into(out, copy) == session
     assert replay_session(open_readonly(copy), session).ok
+
+
+def test_a_transcript_shows_text_as_text_and_keeps_every_byte(tmp_path: Path) -> None:
+    log = EventLog(tmp_path / "events.sqlite3")
+    log.open_session(kernel_id="k", language="python")
+    sent = [Event("run:1", INPUT, "code", "print('héllo')".encode()),
+            Event("run:1", OUTPUT, "stdout", b"\xff\xfe not utf-8"),
+            Event("frontend", INPUT, "status", {"rejected": "x", "frames": [b"\x00", b"ok"]})]
+    for event in sent:
+        log.append(event)
+    log.close()
+    out = tmp_path / "session.jsonl"
+    export(open_readonly(log.path), log.session, out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert "print('héllo')" in lines[1]  # a person can read the frame
+    assert '"$b64"' in lines[2]
+    assert [r.event.data for r in load(out)[1]] == [e.data for e in sent]

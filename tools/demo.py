@@ -2,7 +2,8 @@
 
 The session: query mode with state, input and an error; a batch run whose build fails; a
 model service that becomes healthy and then dies. Afterwards: the runs' state timeline, the
-model's health history, and an offline replay that checks every machine against the log.
+model's health history, the session's transcript, and an offline replay of that transcript
+that checks every machine against what was recorded.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from tools import inspect as inspect_tool
 from tools import replay as replay_tool
+from tools import transcript as transcript_tool
 from tools.client import AgentClient
 from tools.launch import RunnerProcess, start_runner
 
@@ -94,8 +96,26 @@ def main() -> int:
         say("the model's health history (tools.inspect health)")
         inspect_tool.main(["--log", log, "health"])
         inspect_tool.main(["--log", log, "--format", "picture", "health"])
-        say("offline replay of the whole session (tools.replay offline)")
-        return replay_tool.main(["offline", "--log", log])
+        transcript = str(Path(tmp) / "session.jsonl")
+        say("its transcript, a file to attach to a ticket (tools.transcript export)")
+        transcript_tool.main(["export", "--log", log, "--out", transcript])
+        show_transcript(Path(transcript))
+        say("offline replay from that transcript alone (tools.replay offline)")
+        return replay_tool.main(["offline", "--transcript", transcript])
+
+
+def show_transcript(path: Path, shown: int = 12) -> None:
+    """The first events of the transcript, one line each, payloads shortened."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for line in lines[1:shown + 1]:
+        e = json.loads(line)
+        move = f" {e['from']} -> {e['to']}" if e["to"] else ""
+        payload = e["data"]
+        text = payload.get("$utf8") if isinstance(payload, dict) else None
+        data = repr(text) if text is not None else json.dumps(payload, ensure_ascii=False)
+        print(f"   {e['seq']:>3} {e['source']:<14} {e['kind']:<11} {e['name']}{move}  "
+              f"{data if len(data) <= 50 else data[:47] + '...'}")
+    print(f"   ... {len(lines) - 1} events in {path.name}")
 
 
 def _free_port() -> int:

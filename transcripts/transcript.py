@@ -1,11 +1,13 @@
 """Portable transcripts: one session as JSON Lines (a header, then one event a line).
 
-Bytes are base64 (`{"$b64": ...}`), so a support engineer can attach the file to a ticket
-and load it anywhere; `import_into` puts it back into a log file for the usual tools.
+Bytes are text where they are UTF-8 (`{"$utf8": ...}`, so the frames can be read as they
+are) and base64 otherwise (`{"$b64": ...}`); a support engineer attaches the file to a ticket
+and loads it anywhere; `import_into` puts it back into a log file for the usual tools.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 
 from transcripts import schema
 from transcripts.events import Event
-from transcripts.reader import Recorded, decode, encode, events, sessions
+from transcripts.reader import Recorded, encode, events, sessions
 
 FORMAT = "krunner-transcript"
 VERSION = 1
@@ -38,10 +40,30 @@ def export(conn: sqlite3.Connection, session: str, out: Path) -> int:
 
 
 def _portable(data: Any) -> Any:
-    """The data as plain JSON values, bytes (at any depth) as {"$b64": ...}."""
-    if data is None:
-        return None
-    return json.loads(encode({"v": data}))["v"]  # type: ignore[arg-type]
+    """The data as plain JSON values; bytes (at any depth) as {"$utf8": text} when they are
+    UTF-8, so a person can read the frames, else {"$b64": ...}. Both come back as bytes."""
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            return {"$utf8": bytes(data).decode("utf-8")}
+        except UnicodeDecodeError:
+            return {"$b64": base64.b64encode(data).decode("ascii")}
+    if isinstance(data, dict):
+        return {str(k): _portable(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_portable(v) for v in data]
+    return data
+
+
+def _from_portable(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and "$utf8" in value:
+            return value["$utf8"].encode("utf-8")
+        if len(value) == 1 and "$b64" in value:
+            return base64.b64decode(value["$b64"])
+        return {k: _from_portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_portable(v) for v in value]
+    return value
 
 
 def load(path: Path) -> tuple[dict[str, Any], list[Recorded]]:
@@ -54,7 +76,7 @@ def load(path: Path) -> tuple[dict[str, Any], list[Recorded]]:
         recorded = []
         for line in f:
             d = json.loads(line)
-            data = decode(json.dumps(d["data"])) if d["data"] is not None else None
+            data = _from_portable(d["data"])
             event = Event(d["source"], d["kind"], d["name"], data, d["from"], d["to"],
                           d["wall"], d["mono"])
             recorded.append(Recorded(d["seq"], session, event))
