@@ -57,3 +57,32 @@ def test_a_full_disk_degrades_recording_but_not_serving(tmp_path: Path) -> None:
     outputs = [d for (d,) in db.execute(
         "SELECT data FROM events WHERE kind='output' AND name='stdout' ORDER BY seq")]
     assert b"while full\n" in outputs  # recorded late, not lost
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which(
+    "nsenter"), reason="needs root, unshare(1) and nsenter(1) for a private tmpfs")
+def test_a_log_on_a_read_only_disk_degrades_recording_but_not_serving(tmp_path: Path) -> None:
+    logfs = tmp_path / "logfs"
+    logfs.mkdir()
+    read_only = 'mount -t tmpfs -o size=3m,ro tmpfs "$0" && exec "$@"'
+    runner = start_runner(tmp_path, "python", "--log", str(logfs / "events.sqlite3"),
+                          prefix=("unshare", "-m", "sh", "-c", read_only, str(logfs)))
+    try:
+        client = runner.client()
+        assert client.query("print('while read-only')").stdout == "while read-only\n"
+        assert client.batch(exec="echo batch too").stdout == "batch too\n"
+        _wait_for_stderr(runner, "EVENT LOG RECORDING DEGRADED")
+        _inside(runner, f"mount -o remount,rw {logfs}")
+        assert client.query("print('after')").stdout == "after\n"
+        _wait_for_stderr(runner, "event log recording resumed")
+        _inside(runner, f"cp {logfs}/events.sqlite3* {tmp_path}/")  # before the tmpfs goes
+        assert runner.stop() == 0
+    finally:
+        runner.stop()
+    db = sqlite3.connect(tmp_path / "events.sqlite3")
+    names = [n for (n,) in db.execute("SELECT name FROM events ORDER BY seq")]
+    assert names[0] == "RunnerStarted"  # everything from the start, recorded late
+    assert "LogRecordingResumed" in names
+    outputs = [d for (d,) in db.execute(
+        "SELECT data FROM events WHERE kind='output' AND name='stdout' ORDER BY seq")]
+    assert b"while read-only\n" in outputs and b"batch too\n" in outputs

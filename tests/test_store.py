@@ -139,7 +139,10 @@ def test_log_location_flag_env_and_default(tmp_path: Path, monkeypatch) -> None:
     assert resolve_log_path(tmp_path / "a.sqlite3") == tmp_path / "a.sqlite3"
     monkeypatch.setenv("KRUNNER_LOG", str(tmp_path / "env" / "b.sqlite3"))
     assert resolve_log_path(None) == tmp_path / "env" / "b.sqlite3"
-    assert (tmp_path / "env").is_dir()
+    log = EventLog(resolve_log_path(None))
+    log.open_session()
+    log.close()
+    assert (tmp_path / "env" / "b.sqlite3").is_file()  # its folder made on first open
     monkeypatch.delenv("KRUNNER_LOG")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     assert resolve_log_path(None) == tmp_path / "state" / "krunner" / "events.sqlite3"

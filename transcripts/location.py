@@ -19,8 +19,5 @@ def default_log_path() -> Path:
 
 
 def resolve_log_path(flag: str | os.PathLike[str] | None = None) -> Path:
-    """The log file to use; its folder is created if missing."""
-    chosen = flag or os.environ.get("KRUNNER_LOG") or default_log_path()
-    path = Path(chosen)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    """The log file to use (the writer creates its folder when it first opens it)."""
+    return Path(flag or os.environ.get("KRUNNER_LOG") or default_log_path())

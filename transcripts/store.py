@@ -10,7 +10,8 @@ same stream (source and message type) as the last waiting event is merged into t
 instead of queued. Inputs, transitions, rejections, observations and log lines are never
 dropped or merged, so they may go past the limit.
 
-When a batch cannot be written (disk full, read-only file, locked database) the writer keeps
+When a batch cannot be written (disk full, read-only file, locked database, or a file that
+could not even be opened at start) the writer keeps
 it, retries on the next tick, reports `degraded` through `on_degraded(reason)` and again with
 `None` once writing works, after which it records a `LogRecordingResumed` event.
 
@@ -70,37 +71,55 @@ class EventLog:
         self._written = threading.Condition()
         self._stop = False
         self._thread: threading.Thread | None = None
-        self._conn = self._connect()
-
-    def _connect(self) -> sqlite3.Connection:
-        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
-        os.chmod(self.path, 0o600)
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=100")
-        schema.create(conn)
-        return conn
+        self._conn: sqlite3.Connection | None = None
+        self._session_row: tuple[object, ...] = ()
 
     def open_session(self, *, kernel_id: str = "", language: str = "", runner_version: str = "",
                      host: str | None = None, pid: int | None = None) -> str:
-        """Record this runner start and start the writer thread."""
+        """Start this runner's session and the writer thread.
+
+        The file, its schema and the session row are written at once when they can be; when
+        the file cannot be opened (read-only or full disk, a bad path) the log starts degraded
+        and the writer keeps trying, so the runner serves either way.
+        """
         self.session = uuid.uuid4().hex
-        with self._conn:
-            self._conn.execute("BEGIN")
-            cur = self._conn.execute(
-                "INSERT INTO sessions (id, kernel_id, language, runner_version, host, pid, "
-                "started_wall) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.session, kernel_id, language, runner_version,
-                 host or socket.gethostname(), pid or os.getpid(), time.time()))
-            self._key = cur.lastrowid
-        for path in (self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")):
-            if path.exists():
-                os.chmod(path, 0o600)
+        self._session_row = (self.session, kernel_id, language, runner_version,
+                             host or socket.gethostname(), pid or os.getpid(), time.time())
+        try:
+            self._open()
+        except (OSError, sqlite3.Error) as e:
+            self._set_degraded(f"cannot open {self.path}: {type(e).__name__}: {e}")
         self._thread = threading.Thread(target=self._run, name="event-log", daemon=True)
         self._thread.start()
         return self.session
+
+    def _open(self) -> sqlite3.Connection:
+        """The writable connection; the first call creates the file, schema and session row."""
+        if self._conn is not None:
+            return self._conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(self.path, 0o600)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=100")
+            schema.create(conn)
+            conn.execute("BEGIN")
+            key = conn.execute(
+                "INSERT INTO sessions (id, kernel_id, language, runner_version, host, pid, "
+                "started_wall) VALUES (?, ?, ?, ?, ?, ?, ?)", self._session_row).lastrowid
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            conn.close()
+            raise
+        for path in (self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")):
+            if path.exists():
+                os.chmod(path, 0o600)
+        self._key = int(key or 0)
+        self._conn = conn
+        return conn
 
     def append(self, event: Event) -> None:
         """Queue one event; never blocks on I/O."""
@@ -132,21 +151,27 @@ class EventLog:
         return True
 
     def close(self, timeout: float = 10) -> None:
-        """Flush, mark the session ended, stop the writer. Safe to call twice."""
+        """Flush, mark the session ended, stop the writer. Safe to call twice.
+
+        A log that cannot be written gets one second, not `timeout`: shutting down the
+        runner matters more than the events it could not record anyway.
+        """
         if self._thread is None:
             return
-        self.flush(timeout)
+        self.flush(timeout if self.degraded is None else min(timeout, 1.0))
         self._stop = True
         self._wake.set()
         self._thread.join(timeout)
         self._thread = None
+        if self._conn is None:
+            return
         try:
-            with self._conn:
-                self._conn.execute("BEGIN")
-                self._conn.execute("UPDATE sessions SET ended_wall = ? WHERE id = ?",
-                                   (time.time(), self.session))
+            self._conn.execute("BEGIN")
+            self._conn.execute("UPDATE sessions SET ended_wall = ? WHERE id = ?",
+                               (time.time(), self.session))
+            self._conn.execute("COMMIT")
         except sqlite3.Error:
-            pass
+            self._rollback()
         self._conn.close()
 
     def _run(self) -> None:
@@ -165,14 +190,14 @@ class EventLog:
                 return  # cannot write and told to stop: give up what is left
 
     def _write(self, batch: list[Event]) -> bool:
-        s = self._key
-        rows = [(s, e.wall, e.mono, e.source, e.kind, e.name, e.from_state, e.to_state,
-                 encode(e.data)) for e in batch]
         try:
-            self._conn.execute("BEGIN")
-            self._conn.executemany(INSERT, rows)
-            self._conn.execute("COMMIT")
-        except sqlite3.Error as e:
+            conn = self._open()  # sets the session key the rows need, the first time
+            rows = [(self._key, e.wall, e.mono, e.source, e.kind, e.name, e.from_state,
+                     e.to_state, encode(e.data)) for e in batch]
+            conn.execute("BEGIN")
+            conn.executemany(INSERT, rows)
+            conn.execute("COMMIT")
+        except (OSError, sqlite3.Error) as e:
             self._rollback()
             self.stats.failures += 1
             self._set_degraded(f"{type(e).__name__}: {e}")
@@ -187,8 +212,9 @@ class EventLog:
         return True
 
     def _rollback(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self._conn.execute("ROLLBACK")
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
 
     def _set_degraded(self, reason: str | None) -> None:
         was = self.degraded
