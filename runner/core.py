@@ -108,7 +108,9 @@ class Runner:
                               host=socket.gethostname(), pid=os.getpid())
         install_logging(self, debug=self.config.debug)
         self.emit(stamped(KERNEL, OBSERVATION, "RunnerStarted",
-                          {"lang": self.config.lang, "runtime": self.runtime_path}))
+                          {"lang": self.config.lang, "runtime": self.runtime_path,
+                           "work_dir": str(self.paths.work_dir),
+                           "state_dir": str(self.paths.state_dir)}))
         self._bind()
         self._prepare_env()
         self.runs = Runs(self, self.driver, self._batch_env(), self.config.record_output_limit)

@@ -1,0 +1,117 @@
+"""Live replay: a recorded session's frames, sent to a fresh runner, give the same answers."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import RunnerProcess
+from tools.live import replay_live
+from transcripts import conversation as talk
+from transcripts.events import FRONTEND, INPUT, KERNEL, OBSERVATION, OUTPUT, Event
+from transcripts.reader import Recorded, events, latest_session, open_readonly
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _recorded(log: Path) -> list[Recorded]:
+    conn = open_readonly(log)
+    try:
+        return list(events(conn, latest_session(conn) or ""))
+    finally:
+        conn.close()
+
+
+def _a_session(runner: RunnerProcess) -> None:
+    client = runner.client()
+    client.status()
+    client.query("print('hello')\nx = 41")
+    client.query("y = input('? ')\nprint(x + int(y))", inputs=["1"])
+    client.batch(clean="echo clean", build="echo building; exit 2", exec="echo never")
+    client.batch(exec="python3 -c \"print(input('name? '))\"", inputs=["ada"])
+    client.query("1/0")
+    client.send_raw([b"no-such-op", b"x"])
+    client.send_raw([b"code"])
+    assert "print" in client.complete("pri")
+    client.send("code", "import time\nprint('sleeping', flush=True)\ntime.sleep(30)")
+    assert client.recv(timeout=30) == ("stdout", b"sleeping\n")
+    client.interrupt()
+    assert client.collect("finished").exit_code == 1
+    assert runner.stop() == 0
+
+
+def test_a_recorded_session_replays_live_with_the_same_answers(runner: RunnerProcess) -> None:
+    _a_session(runner)
+    recorded = _recorded(runner.log_path)
+    report = replay_live(recorded, "python", timeout=30)
+    assert report.differences == [] and report.stalls == []
+    assert report.ok
+    assert report.answers_got == report.answers_expected == talk.answers(recorded)
+    assert report.sent == sum(1 for r in recorded if r.event.kind == INPUT)
+
+
+def test_a_changed_answer_is_shown_as_a_difference(runner: RunnerProcess,
+                                                   tmp_path: Path) -> None:
+    client = runner.client()
+    client.query("print(6 * 7)")
+    assert runner.stop() == 0
+    tampered = tmp_path / "tampered.sqlite3"
+    shutil.copy(runner.log_path, tampered)
+    db = sqlite3.connect(tampered)
+    with db:
+        db.execute("UPDATE events SET data = ? WHERE kind = 'output' AND name = 'stdout'",
+                   (b"41\n",))
+    db.close()
+    done = subprocess.run([sys.executable, "-m", "tools.replay", "live", "--log", str(tampered)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "live replay DIFFERS" in done.stdout
+    assert "-stdout: '41\\n'" in done.stdout and "+stdout: '42\\n'" in done.stdout
+
+
+def _rec(seq: int, event: Event) -> Recorded:
+    return Recorded(seq, "s", event)
+
+
+def test_inbound_frames_are_rebuilt_as_the_agent_sent_them() -> None:
+    recorded = [
+        _rec(1, Event(FRONTEND, INPUT, "status", b"", mono=1.0)),
+        _rec(2, Event(FRONTEND, OUTPUT, "status", b"\x81")),
+        _rec(3, Event("run:1", INPUT, "code", b"x = input()", mono=1.5)),
+        _rec(4, Event("run:1", OUTPUT, "waiting-input", b'{"is_password": true}')),
+        _rec(5, Event("run:1", INPUT, "input", "<redacted>", mono=4.0)),
+        _rec(6, Event(FRONTEND, INPUT, "complete", {"code": "pri"}, mono=4.5)),
+        _rec(7, Event(FRONTEND, INPUT, "<unreadable>",
+                      {"frames": [b"\xff", b"x"], "rejected": "op is not ASCII"}, mono=5.0)),
+        _rec(8, Event(FRONTEND, INPUT, "get-apps", {"payload": b"\xff", "rejected": "UTF-8"},
+                      mono=5.0)),
+        _rec(9, Event("service:web", INPUT, "shutdown-service", "web", mono=6.0)),
+    ]
+    sent = talk.inbound(recorded)
+    assert [s.frames for s in sent] == [
+        [b"status", b""], [b"code", b"x = input()"], [b"input", b"<redacted>"],
+        [b"complete", b'{"code": "pri"}'], [b"\xff", b"x"], [b"get-apps", b"\xff"],
+        [b"shutdown-service", b'"web"']]
+    assert [s.answers_before for s in sent] == [0, 1, 2, 2, 2, 2, 2]
+    assert [s.gap for s in sent] == [0.0, 0.5, 2.5, 0.5, 0.5, 0.0, 1.0]
+    assert [s.redacted for s in sent] == [False, False, True, False, False, False, False]
+
+
+def test_conversations_join_chunks_and_mask_what_is_volatile() -> None:
+    started = Event(KERNEL, OBSERVATION, "RunnerStarted", {"work_dir": "/home/work"})
+    recorded = [_rec(1, started),
+                _rec(2, Event(FRONTEND, OUTPUT, "status", b"\x81\xaastarted_at\xcb")),
+                _rec(3, Event("run:1", OUTPUT, "stdout", b"in /home/work at ")),
+                _rec(4, Event(FRONTEND, OUTPUT, "status", b"\x81\xaastarted_at\xcc")),
+                _rec(5, Event("run:1", OUTPUT, "stdout", b"0x7f3a9c2b10d0\n")),
+                _rec(6, Event("run:1", OUTPUT, "finished", b'{"exitCode": 0}'))]
+    got = talk.by_source(recorded, talk.volatile_paths(recorded))
+    assert got == {FRONTEND: ["status: '<started_at>'", "status: '<started_at>'"],
+                   "run:1": ["stdout: 'in <work> at 0x…\\n'",
+                             "finished: '{\"exitCode\": 0}'"]}
+    assert talk.differences(got, got) == []
+    assert talk.differences(got, {FRONTEND: got[FRONTEND]})[:2] == [
+        "--- recorded run:1", "+++ replayed run:1"]
