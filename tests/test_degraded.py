@@ -1,4 +1,5 @@
-"""The log's disk fills up: the runner keeps serving, says so loudly, and catches up later."""
+"""The log's disk fills up or is read-only: the runner keeps serving, says so loudly, and
+catches up later."""
 
 from __future__ import annotations
 
@@ -13,7 +14,19 @@ import pytest
 
 from tools.launch import RunnerProcess, start_runner
 
-MOUNT = 'mount -t tmpfs -o size=3m tmpfs "$0" && exec "$@"'
+NEEDS_NAMESPACES = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("nsenter"),
+    reason="needs root, unshare(1) and nsenter(1) for a private tmpfs")
+
+
+def _runner_on_private_tmpfs(tmp_path: Path, options: str) -> tuple[RunnerProcess, Path]:
+    """A runner whose log lives on a 3 MB tmpfs of its own mount namespace."""
+    logfs = tmp_path / "logfs"
+    logfs.mkdir()
+    mount = f'mount -t tmpfs -o {options} tmpfs "$0" && exec "$@"'
+    runner = start_runner(tmp_path, "python", "--log", str(logfs / "events.sqlite3"),
+                          prefix=("unshare", "-m", "sh", "-c", mount, str(logfs)))
+    return runner, logfs
 
 
 def _inside(runner: RunnerProcess, script: str) -> None:
@@ -29,13 +42,25 @@ def _wait_for_stderr(runner: RunnerProcess, text: str, limit: float = 20) -> Non
         time.sleep(0.1)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which(
-    "nsenter"), reason="needs root, unshare(1) and nsenter(1) for a private tmpfs")
+def _stop_keeping_the_log(runner: RunnerProcess, logfs: Path, tmp_path: Path
+                          ) -> tuple[list[str], list[bytes]]:
+    """Copy the log out of the namespace (its tmpfs goes with the runner), stop the runner;
+    the event names and the stdout chunks recorded."""
+    _inside(runner, f"cp {logfs}/events.sqlite3* {tmp_path}/")
+    assert runner.stop() == 0
+    db = sqlite3.connect(tmp_path / "events.sqlite3")
+    try:
+        names = [n for (n,) in db.execute("SELECT name FROM events ORDER BY seq")]
+        outputs = [d for (d,) in db.execute(
+            "SELECT data FROM events WHERE kind='output' AND name='stdout' ORDER BY seq")]
+    finally:
+        db.close()
+    return names, outputs
+
+
+@NEEDS_NAMESPACES
 def test_a_full_disk_degrades_recording_but_not_serving(tmp_path: Path) -> None:
-    logfs = tmp_path / "logfs"
-    logfs.mkdir()
-    runner = start_runner(tmp_path, "python", "--log", str(logfs / "events.sqlite3"),
-                          prefix=("unshare", "-m", "sh", "-c", MOUNT, str(logfs)))
+    runner, logfs = _runner_on_private_tmpfs(tmp_path, "size=3m")
     try:
         client = runner.client()
         assert client.query("print('before')").stdout == "before\n"
@@ -47,26 +72,16 @@ def test_a_full_disk_degrades_recording_but_not_serving(tmp_path: Path) -> None:
         _inside(runner, f"rm -f {logfs}/filler")
         assert client.query("print('after')").stdout == "after\n"
         _wait_for_stderr(runner, "event log recording resumed")
-        _inside(runner, f"cp {logfs}/events.sqlite3* {tmp_path}/")  # copy out before exit
-        assert runner.stop() == 0
+        names, outputs = _stop_keeping_the_log(runner, logfs, tmp_path)
     finally:
         runner.stop()
-    db = sqlite3.connect(tmp_path / "events.sqlite3")
-    names = [n for (n,) in db.execute("SELECT name FROM events ORDER BY seq")]
     assert "LogRecordingResumed" in names
-    outputs = [d for (d,) in db.execute(
-        "SELECT data FROM events WHERE kind='output' AND name='stdout' ORDER BY seq")]
     assert b"while full\n" in outputs  # recorded late, not lost
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which(
-    "nsenter"), reason="needs root, unshare(1) and nsenter(1) for a private tmpfs")
+@NEEDS_NAMESPACES
 def test_a_log_on_a_read_only_disk_degrades_recording_but_not_serving(tmp_path: Path) -> None:
-    logfs = tmp_path / "logfs"
-    logfs.mkdir()
-    read_only = 'mount -t tmpfs -o size=3m,ro tmpfs "$0" && exec "$@"'
-    runner = start_runner(tmp_path, "python", "--log", str(logfs / "events.sqlite3"),
-                          prefix=("unshare", "-m", "sh", "-c", read_only, str(logfs)))
+    runner, logfs = _runner_on_private_tmpfs(tmp_path, "size=3m,ro")
     try:
         client = runner.client()
         assert client.query("print('while read-only')").stdout == "while read-only\n"
@@ -75,14 +90,9 @@ def test_a_log_on_a_read_only_disk_degrades_recording_but_not_serving(tmp_path: 
         _inside(runner, f"mount -o remount,rw {logfs}")
         assert client.query("print('after')").stdout == "after\n"
         _wait_for_stderr(runner, "event log recording resumed")
-        _inside(runner, f"cp {logfs}/events.sqlite3* {tmp_path}/")  # before the tmpfs goes
-        assert runner.stop() == 0
+        names, outputs = _stop_keeping_the_log(runner, logfs, tmp_path)
     finally:
         runner.stop()
-    db = sqlite3.connect(tmp_path / "events.sqlite3")
-    names = [n for (n,) in db.execute("SELECT name FROM events ORDER BY seq")]
     assert names[0] == "RunnerStarted"  # everything from the start, recorded late
     assert "LogRecordingResumed" in names
-    outputs = [d for (d,) in db.execute(
-        "SELECT data FROM events WHERE kind='output' AND name='stdout' ORDER BY seq")]
     assert b"while read-only\n" in outputs and b"batch too\n" in outputs
