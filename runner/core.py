@@ -168,7 +168,8 @@ class Runner:
             try:
                 await self.driver.start(self.paths.state_dir / "kernels", self.child_env,
                                         self._kernel_died, self.throttle)
-                self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_READY, {"query": True}))
+                self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_READY,
+                                  {"query": True, "kernel_pid": self.driver.kernel_pid}))
             except Exception as e:
                 self.runs.query_error = f"failed to start the Jupyter kernel: {e}"
                 log.error("query mode is disabled: %s", self.runs.query_error)

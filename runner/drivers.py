@@ -75,6 +75,11 @@ class Driver:
     async def complete(self, code: str) -> list[str]:
         return []
 
+    @property
+    def kernel_pid(self) -> int | None:
+        """The process behind query mode, if there is one."""
+        return None
+
     async def restart(self) -> None:
         """Bring query mode back after its engine died."""
 
@@ -114,6 +119,10 @@ class JupyterDriver(Driver):
 
     async def complete(self, code: str) -> list[str]:
         return await self.kernel.complete(code) if self.kernel is not None else []
+
+    @property
+    def kernel_pid(self) -> int | None:
+        return self.kernel.pid if self.kernel is not None else None
 
     async def restart(self) -> None:
         if self.kernel is not None:

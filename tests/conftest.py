@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,13 +11,28 @@ import pytest
 
 from tools.launch import RunnerProcess, start_runner
 
-__all__ = ["RunnerProcess", "free_port"]
+__all__ = ["RunnerProcess", "free_port", "gone"]
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def gone(pid: int, within: float = 5.0) -> bool:
+    """Whether the process ends (or is a zombie nobody reaped) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split(") ")[1].startswith("Z"):
+                    return True
+        except FileNotFoundError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
-from tests.conftest import RunnerProcess
+from tests.conftest import RunnerProcess, gone
 
 
 def test_empty_steps_still_finish_each_exactly_once(runner: RunnerProcess) -> None:
@@ -65,21 +64,7 @@ def test_interrupt_ends_the_whole_process_group(runner: RunnerProcess, tmp_path:
     finished = json.loads(client.wait_for("finished", timeout=15))
     assert finished["exitCode"] != 0
     for pid in map(int, pids.read_text().split()):
-        assert not _alive(pid), f"process {pid} survived the interrupt"
-
-
-def _alive(pid: int) -> bool:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        with open(f"/proc/{pid}/stat") as stat:
-            if stat.read().split(") ")[1].startswith("Z"):
-                return False
-        time.sleep(0.05)
-    return True
+        assert gone(pid), f"process {pid} survived the interrupt"
 
 
 def test_status_is_answered_while_a_batch_program_runs(runner: RunnerProcess) -> None:

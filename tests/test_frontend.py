@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+from pathlib import Path
 
 import msgpack
+import pytest
 
-from tests.conftest import RunnerProcess
+from tests.conftest import RunnerProcess, gone
 
 
 def _rows(runner: RunnerProcess, sql: str) -> list[tuple]:
@@ -76,11 +79,20 @@ def test_every_frame_and_transition_of_a_query_is_in_the_log(runner: RunnerProce
     assert outputs == ["stdout", "finished"]
 
 
-def test_sigterm_exits_zero_and_closes_the_session(runner: RunnerProcess) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_all_work_and_exits_zero_with_the_session_closed(
+        runner: RunnerProcess, tmp_path: Path, signum: int) -> None:
+    pids = tmp_path / "pids"
     client = runner.client()
-    client.send("exec", "sleep 300")
-    client.status()
-    assert runner.stop() == 0
+    client.send("exec", f"sleep 300 & echo $! >> {pids}; echo $$ >> {pids}; echo up; wait")
+    assert client.wait_for("stdout", timeout=30) == b"up\n"
+    runner.proc.send_signal(signum)
+    assert runner.proc.wait(20) == 0
+    ((kernel_pid,),) = _rows(runner, "SELECT json_extract(data, '$.kernel_pid') FROM events "
+                                     "WHERE name = 'DriverReady'")
+    for pid in [kernel_pid, *map(int, pids.read_text().split())]:
+        assert gone(pid), f"process {pid} outlived the runner"
     ((ended,),) = _rows(runner, "SELECT ended_wall FROM sessions")
     assert ended is not None
     assert "Traceback" not in runner.stderr_text()
+

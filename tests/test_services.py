@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import RunnerProcess, free_port
+from tests.conftest import RunnerProcess, free_port, gone
 
 HTTP_SERVER = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1"]
 
@@ -70,19 +70,7 @@ def test_shutdown_service_stops_the_whole_process_group(runner_factory, tmp_path
     assert client.start_service("family", free_port())["status"] == "started"
     child = int(pidfile.read_text())
     client.shutdown_service("family")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(child):
-        time.sleep(0.05)
-    assert not _alive(child)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:
-        return not stat.read().split(") ")[1].startswith("Z")
+    assert gone(child, within=10)
 
 
 def _model(tmp_path: Path, port: int, command: list[str], **check: object) -> dict:
