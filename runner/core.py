@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import zmq
@@ -46,7 +49,9 @@ class Runner:
 
     def __init__(self, config: cfg.Config) -> None:
         self.config = config
-        self.paths: Paths = config.paths
+        self.own_state_dir = config.own_state_dir
+        self.state_dir_problem: str | None = None
+        self.paths: Paths = self._usable_state_dir(config.paths)
         self.started_at = time.monotonic()
         self.tasks = TaskSet()
         self.log = EventLog(resolve_log_path(config.log_path), on_degraded=self._log_degraded)
@@ -55,6 +60,19 @@ class Runner:
         self.runtime_path = self.driver.runtime
         self.child_env: dict[str, str] = {}
         self._stopping = asyncio.Event()
+
+    def _usable_state_dir(self, paths: Paths) -> Paths:
+        """The configured state folder, or a private one if it cannot be written: a bad
+        `--state-dir` must not stop the runner from serving."""
+        try:
+            paths.state_dir.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=paths.state_dir).close()
+            return paths
+        except OSError as e:
+            private = Path(tempfile.mkdtemp(prefix="krunner-"))
+            self.state_dir_problem = f"{paths.state_dir} is unusable ({e}); using {private}"
+            self.own_state_dir = True
+            return dataclasses.replace(paths, state_dir=private)
 
     # --- the Context the parts use ----------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -107,6 +125,8 @@ class Runner:
                               language=self.config.lang, runner_version=VERSION,
                               host=socket.gethostname(), pid=os.getpid())
         install_logging(self, debug=self.config.debug)
+        if self.state_dir_problem:
+            log.warning("state folder: %s", self.state_dir_problem)
         self.emit(stamped(KERNEL, OBSERVATION, "RunnerStarted",
                           {"lang": self.config.lang, "runtime": self.runtime_path,
                            "work_dir": str(self.paths.work_dir),
@@ -229,7 +249,7 @@ class Runner:
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STOPPED, {}))
         self.log.close()
         self.zctx.destroy(linger=0)
-        if self.config.own_state_dir:
+        if self.own_state_dir:
             shutil.rmtree(self.paths.state_dir, ignore_errors=True)
 
 

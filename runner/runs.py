@@ -163,8 +163,10 @@ class Runs:
         except KernelDied as e:
             run.exit_code, run.failure = 1, str(e)
             self._output(run, "stderr", f"\n[krunner] {e}; it is being restarted\n".encode())
-        except Exception as e:  # any runner-side failure still ends the run
+        except Exception as e:  # any runner-side failure still ends the run, and says why
             run.exit_code, run.failure = -1, f"{type(e).__name__}: {e}"
+            self._output(run, "stderr", f"[krunner] the {run.op} step could not run: "
+                                        f"{run.failure}\n".encode())
         self._ctx.emit(stamped(run.source, OBSERVATION, v.RUN_ENDED, {
             "exit_code": run.exit_code, "failed": run.failure is not None,
             "reason": run.failure, "output_bytes": run.output_bytes,

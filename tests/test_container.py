@@ -70,3 +70,21 @@ def test_status_is_answered_at_once_and_an_early_query_waits_for_the_kernel(
         db.close()
     assert seq["status reply"] < seq["DriverReady"]  # answered while the kernel was starting
     assert seq["code"] < seq["DriverReady"]  # and the query arrived before it was ready
+
+
+def test_unusable_folders_are_explained_and_the_runner_keeps_serving(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    runner = start_runner(tmp_path, "python", "--state-dir", str(blocker / "state"),
+                          "--work-dir", str(tmp_path / "missing"))
+    try:
+        client = runner.client()
+        assert "started_at" in client.status()
+        query = client.query("print('x')")
+        assert query.exit_code == 127 and "query mode is unavailable" in query.stderr
+        batch = client.batch(exec="echo never")
+        assert batch.exec_exit == -1
+        assert "could not run" in batch.stderr and "missing" in batch.stderr
+    finally:
+        assert runner.stop() == 0
+    assert "state folder" in runner.stderr_text() and "unusable" in runner.stderr_text()
