@@ -60,6 +60,7 @@ def inbound(recorded: Iterable[Recorded]) -> list[Inbound]:
 
 
 def answers(recorded: Iterable[Recorded]) -> int:
+    """How many answers the agent received in the whole session."""
     return sum(1 for r in recorded if r.event.kind == OUTPUT and r.event.name in ANSWERS)
 
 
