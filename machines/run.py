@@ -12,17 +12,20 @@ STATES = [NEW, "queued", *WORKING, "finished", "interrupted", "failed"]
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "submitted", "source": NEW, "dest": "queued"},
+    {"trigger": "start", "source": "queued", "dest": "executing", "conditions": "executes"},
     {"trigger": "start", "source": "queued", "dest": "cleaning", "conditions": "is_clean"},
     {"trigger": "start", "source": "queued", "dest": "building", "conditions": "is_build"},
     {"trigger": "start", "source": "queued", "dest": "failed", "conditions": "is_skipped"},
-    {"trigger": "start", "source": "queued", "dest": "executing"},
     {"trigger": "wait_input", "source": "executing", "dest": "waiting_input"},
     {"trigger": "input", "source": "waiting_input", "dest": "executing"},
     {"trigger": "interrupt", "source": WORKING, "dest": None},
+    {"trigger": "end", "source": WORKING, "dest": "finished",
+     "unless": ["has_failed", "was_interrupted"]},
     {"trigger": "end", "source": WORKING, "dest": "failed", "conditions": "has_failed"},
-    {"trigger": "end", "source": WORKING, "dest": "interrupted", "conditions": "was_interrupted"},
-    {"trigger": "end", "source": WORKING, "dest": "finished"},
+    {"trigger": "end", "source": WORKING, "dest": "interrupted"},
 ]
+# The usual outcome of each trigger comes first: `transitions` tries the rows in order, and
+# each row it rejects costs about as much as the move itself.
 SKIPPED_EXIT_CODE = 127  # exec after a failed build (PROTOCOL §5.1)
 
 
@@ -56,6 +59,9 @@ class Run(Lifecycle):
         if trigger == "end":
             return {"exit_code": data.get("exit_code"), "reason": data.get("reason")}
         return super().describe(trigger, data)
+
+    def executes(self, data: Mapping[str, Any]) -> bool:
+        return self.op == "code" or (self.op == "exec" and not self.is_skipped(data))
 
     def is_clean(self, data: Mapping[str, Any]) -> bool:
         return self.op == "clean"

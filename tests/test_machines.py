@@ -62,6 +62,14 @@ CASES = [
         inp(R1, "code"), obs(R1, v.RUN_STARTED, op="code"),
         obs(R1, v.RUN_ENDED, exit_code=1, failed=True, reason="kernel died")],
      R1, ["queued", "executing", "failed"]),
+    ("a runner failure outranks an interrupt", [
+        inp(R1, "code"), obs(R1, v.RUN_STARTED, op="code"), inp(R1, "interrupt"),
+        obs(R1, v.RUN_ENDED, exit_code=1, failed=True, reason="kernel died")],
+     R1, ["queued", "executing", "failed"]),
+    ("a clean step", [
+        inp(R1, "clean"), obs(R1, v.RUN_STARTED, op="clean"),
+        obs(R1, v.RUN_ENDED, exit_code=0, failed=False)],
+     R1, ["queued", "cleaning", "finished"]),
     ("clean and build steps", [
         inp(R1, "build"), obs(R1, v.RUN_STARTED, op="build"),
         obs(R1, v.RUN_ENDED, exit_code=0, failed=False)],
