@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench compare stress crash clean
+.PHONY: demo test bench compare stress crash flood clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,9 @@ stress: $(STAMP)
 
 crash: $(STAMP)
 	$(PY) -m bench.crash 50
+
+flood: $(STAMP)
+	$(PY) -m bench.flood 1
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis

@@ -2,76 +2,38 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import stat
-import threading
 import time
-from pathlib import Path
 
+from bench.flood import GIB, RssWatch, drain_exec
+from bench.frontend import rss_mb
 from tests.conftest import RunnerProcess, free_port
 
-GB = 1 << 30
 RSS_BOUND_MB = 150  # the runner without its Jupyter kernel, whatever its children print
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
-class RssWatch:
-    """Samples a process's RSS in the background; `peak` is the largest seen."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, rss_mb(self.pid))
-
-    def stop(self) -> float:
-        self._stop.set()
-        self._thread.join()
-        return self.peak
-
-
-def _drain_exec(client, limit: float = 120) -> tuple[int, int]:
-    received = 0
-    deadline = time.monotonic() + limit
-    while True:
-        kind, data = client.recv(max(deadline - time.monotonic(), 0.1), waiting_for="finished")
-        if kind == "stdout":
-            received += len(data)
-        elif kind == "finished":
-            return received, json.loads(data)["exitCode"]
 
 
 def test_a_gigabyte_of_output_arrives_whole_in_bounded_memory(runner: RunnerProcess) -> None:
     client = runner.client()
     watch = RssWatch(runner.proc.pid)
-    client.send("exec", f"head -c {GB} /dev/zero")
-    received, code = _drain_exec(client)
+    client.send("exec", f"head -c {GIB} /dev/zero")
+    received, code = drain_exec(client)
     peak = watch.stop()
-    assert (received, code) == (GB, 0)
+    assert (received, code) == (GIB, 0)
     assert peak < RSS_BOUND_MB, f"runner RSS peaked at {peak:.0f} MB"
 
 
 def test_an_agent_that_stops_reading_does_not_grow_the_runner(runner: RunnerProcess) -> None:
     client = runner.client()
-    client.send("exec", f"head -c {GB} /dev/zero")
+    client.send("exec", f"head -c {GIB} /dev/zero")
     time.sleep(3)  # the agent reads nothing meanwhile; the child must be held back
     held = rss_mb(runner.proc.pid)
     assert held < RSS_BOUND_MB, f"runner RSS grew to {held:.0f} MB with no reader"
     assert "started_at" in client.status(timeout=30)  # still serving, replies queue behind
     before_status = sum(len(d) for kind, d in client.skipped if kind == "stdout")
-    received, code = _drain_exec(client)
-    assert (before_status + received, code) == (GB, 0)
+    received, code = drain_exec(client)
+    assert (before_status + received, code) == (GIB, 0)
 
 
 def test_recorded_output_is_capped_with_a_marker(runner_factory) -> None:
