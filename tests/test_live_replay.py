@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import RunnerProcess
@@ -38,6 +39,7 @@ def _a_session(runner: RunnerProcess) -> None:
     assert "print" in client.complete("pri")
     client.send("code", "import time\nprint('sleeping', flush=True)\ntime.sleep(30)")
     assert client.recv(timeout=30) == ("stdout", b"sleeping\n")
+    time.sleep(0.5)  # the user waits a little, then interrupts (the replay keeps this gap)
     client.interrupt()
     assert client.collect("finished").exit_code == 1
     assert runner.stop() == 0
