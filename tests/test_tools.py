@@ -48,8 +48,8 @@ def test_inspect_health_tells_when_and_why_a_model_went_unhealthy(tmp_path: Path
     assert moves == [("undetermined", None), ("healthy", None),
                      ("unhealthy", "connection refused")]
     assert [r["latency_ms"] for r in rows if r["name"] == "ProbeFailed"] == [1000.0, 0.4]
-    picture = tool("tools.inspect", "--log", str(log), "--format", "picture", "health")
-    assert "llm: [UNDETERMINED]+[HEALTHY]xx[UNHEALTHY]" in picture.stdout
+    picture = tool("tools.inspect", "--log", str(log), "health", "--format", "picture")
+    assert "llm: [UNDETERMINED]+[HEALTHY]xx[UNHEALTHY]" in picture.stdout  # README's form
 
 
 def test_replay_exit_codes_say_match_divergence_or_bad_input(tmp_path: Path) -> None:

@@ -72,19 +72,30 @@ def render_picture(rows: list[dict[str, Any]]) -> str:
     return "\n".join([*(f"{m}: {''.join(c)}" for m, c in lines.items()), legend])
 
 
+def _common(parser: argparse.ArgumentParser, *, defaults: bool) -> argparse.ArgumentParser:
+    """--log, --session and --format, accepted before and after the subcommand alike (after
+    it, an option that is not given must not override one given before)."""
+    unset = argparse.SUPPRESS
+    parser.add_argument("--log", default=None if defaults else unset,
+                        help="event log file (default: as the runner's)")
+    parser.add_argument("--session", default=None if defaults else unset,
+                        help="session id (default: the latest)")
+    parser.add_argument("--format", choices=("table", "json", "picture"),
+                        default="table" if defaults else unset)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="inspect", description=__doc__)
-    p.add_argument("--log", default=None, help="event log file (default: as the runner's)")
-    p.add_argument("--session", default=None, help="session id (default: the latest)")
-    p.add_argument("--format", choices=("table", "json", "picture"), default="table")
+    p = _common(argparse.ArgumentParser(prog="inspect", description=__doc__), defaults=True)
+    common = _common(argparse.ArgumentParser(add_help=False), defaults=False)
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("sessions", help="every runner start recorded in the log")
+    sub.add_parser("sessions", parents=[common], help="every runner start recorded in the log")
     for name in ("timeline", "events"):
-        s = sub.add_parser(name, help=f"the session's {name}")
+        s = sub.add_parser(name, parents=[common], help=f"the session's {name}")
         s.add_argument("--source", default=None, help="one stream, e.g. run:1 or kernel")
         if name == "events":
             s.add_argument("--limit", type=int, default=1000)
-    h = sub.add_parser("health", help="each model service's health history")
+    h = sub.add_parser("health", parents=[common], help="each model service's health history")
     h.add_argument("--model", default=None)
     args = p.parse_args(argv)
     try:
