@@ -77,3 +77,17 @@ def test_a_transcript_exported_and_imported_elsewhere_replays(tmp_path: Path) ->
     assert tool("tools.replay", "offline", "--log", str(copy)).returncode == 0
     again = tool("tools.transcript", "import", str(out), "--log", str(copy))
     assert again.returncode == 2 and "already" in again.stderr
+
+
+def test_inspect_events_shows_one_stream_with_payload_sizes(tmp_path: Path) -> None:
+    log = EventLog(tmp_path / "events.sqlite3")
+    log.open_session(kernel_id="k", language="python")
+    log.append(Event("run:1", "input", "code", b"print('hi')"))
+    log.append(Event("run:2", "input", "code", b"other"))
+    log.close()
+    out = tool("tools.inspect", "events", "--log", str(log.path), "--source", "run:1")
+    assert out.returncode == 0, out.stderr
+    header, row = out.stdout.splitlines()
+    assert header.split() == ["seq", "wall", "source", "kind", "name", "from_state", "to_state",
+                              "data"]
+    assert "run:1" in row and "<11 bytes>" in row

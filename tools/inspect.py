@@ -26,7 +26,7 @@ FROM machine_timeline WHERE session = ? AND (? IS NULL OR source = ?) ORDER BY s
 """
 EVENTS_SQL = """
 SELECT seq, wall, source, kind, name, from_state, to_state,
-       CASE WHEN typeof(data) = 'blob' THEN '<' || length(data) || ' bytes>' ELSE data END
+       CASE WHEN typeof(data) = 'blob' THEN '<' || length(data) || ' bytes>' ELSE data END AS data
 FROM events WHERE session = (SELECT key FROM sessions WHERE id = ?)
   AND (? IS NULL OR source = ?) ORDER BY seq LIMIT ?
 """
