@@ -72,10 +72,11 @@ class Lifecycle:
             return  # an internal transition with nothing to do: skip the library's dispatch
         event = self._events.get(trigger)
         try:
-            if event is None:
-                raise MachineError(f"no trigger {trigger!r}")
-            event.trigger(self, args)
+            if event is not None:
+                event.trigger(self, args)
         except MachineError:
+            event = None
+        if event is None:  # unknown to the table, or no row leaves the current state
             self._sink(TriggerRejected(self.source, trigger, before,
                                        {"reason": f"{trigger!r} is not valid in {before!r}"}))
             return

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import zmq
-
+from tools.client import AgentClient
 from tools.launch import start_runner
 from transcripts import conversation as talk
 from transcripts.reader import Recorded, events, latest_session, open_readonly
@@ -40,33 +39,16 @@ class LiveReport:
                 "stalls": self.stalls, "differences": self.differences}
 
 
-class Pacer:
-    """The agent's side of the new session: sends frames, counts the answers it receives."""
-
-    def __init__(self, input_port: int, output_port: int) -> None:
-        self._ctx = zmq.Context()
-        self._push = self._ctx.socket(zmq.PUSH)
-        self._push.connect(f"tcp://127.0.0.1:{input_port}")
-        self._pull = self._ctx.socket(zmq.PULL)
-        self._pull.connect(f"tcp://127.0.0.1:{output_port}")
-        self.answers = 0
-
-    def wait_answers(self, count: int, timeout: float) -> bool:
-        """Read until `count` answers have arrived; False if the runner stayed silent."""
-        deadline = time.monotonic() + timeout
-        while self.answers < count:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._pull.poll(int(left * 1000)):
-                return False
-            msg_type = self._pull.recv_multipart()[0].decode("ascii", "replace")
-            self.answers += msg_type in talk.ANSWERS
-        return True
-
-    def send(self, frames: list[bytes]) -> None:
-        self._push.send_multipart(frames)
-
-    def close(self) -> None:
-        self._ctx.destroy(linger=0)
+def wait_answers(client: AgentClient, got: int, count: int, timeout: float) -> int:
+    """Read until `count` answers in all have arrived; the count then (short: it stalled)."""
+    deadline = time.monotonic() + timeout
+    while got < count:
+        try:
+            msg_type, _ = client.recv(max(deadline - time.monotonic(), 0.0), "an answer")
+        except TimeoutError:
+            break
+        got += msg_type in talk.ANSWERS
+    return got
 
 
 def replay_live(recorded: list[Recorded], lang: str, *, work_dir: Path | None = None,
@@ -77,25 +59,26 @@ def replay_live(recorded: list[Recorded], lang: str, *, work_dir: Path | None = 
     with tempfile.TemporaryDirectory(prefix="krunner-live-") as tmp:
         runner = start_runner(Path(tmp), lang, *(["--work-dir", str(work_dir)] if work_dir
                                                  else []))
-        pacer = Pacer(runner.input_port, runner.output_port)
+        client = runner.client()
         stalls: list[int] = []
+        got = 0
         try:
             last_sent = time.monotonic()
             for step in steps:
-                if not pacer.wait_answers(step.answers_before, timeout):
+                got = wait_answers(client, got, step.answers_before, timeout)
+                if got < step.answers_before:
                     stalls.append(step.seq)
                 time.sleep(max(min(step.gap, MAX_GAP) - (time.monotonic() - last_sent), 0.0))
-                pacer.send(step.frames)
+                client.send_raw(step.frames)
                 last_sent = time.monotonic()
-            pacer.wait_answers(expected, timeout)
+            got = wait_answers(client, got, expected, timeout)
         finally:
-            runner.stop()
-            pacer.close()
+            runner.stop()  # also closes the client
         replayed = _session_events(runner.log_path)
     recorded_talk = talk.by_source(recorded, talk.volatile_paths(recorded))
     replayed_talk = talk.by_source(replayed, talk.volatile_paths(replayed))
     diff = talk.differences(recorded_talk, replayed_talk)
-    return LiveReport(not diff and not stalls, len(steps), expected, pacer.answers,
+    return LiveReport(not diff and not stalls, len(steps), expected, got,
                       sum(s.redacted for s in steps), stalls, diff)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from tools.live import replay_live
 from transcripts.location import resolve_log_path
-from transcripts.reader import Recorded, events, latest_session, open_readonly, sessions
+from transcripts.reader import Recorded, events, latest_session, open_readonly, session_header
 from transcripts.replay import replay, replay_session
 from transcripts.transcript import load
 
@@ -48,8 +48,7 @@ def _recorded(args: argparse.Namespace) -> tuple[dict[str, Any], list[Recorded]]
         return header["session"], recorded
     conn = open_readonly(resolve_log_path(args.log))
     session = _session(conn, args.session)
-    header = next(s for s in sessions(conn) if s["id"] == session)
-    return header, list(events(conn, session))
+    return session_header(conn, session), list(events(conn, session))
 
 
 def _session(conn: sqlite3.Connection, chosen: str | None) -> str:

@@ -44,6 +44,14 @@ def sessions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
                        "started_wall, ended_wall FROM sessions ORDER BY started_wall")
 
 
+def session_header(conn: sqlite3.Connection, session: str) -> dict[str, Any]:
+    """One session's row (`sessions`' columns); LookupError if the log does not hold it."""
+    header = next((s for s in sessions(conn) if s["id"] == session), None)
+    if header is None:
+        raise LookupError(f"no session {session} in the log")
+    return header
+
+
 def latest_session(conn: sqlite3.Connection) -> str | None:
     row = conn.execute("SELECT id FROM sessions ORDER BY started_wall DESC LIMIT 1").fetchone()
     return row[0] if row else None

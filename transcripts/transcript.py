@@ -15,7 +15,7 @@ from typing import Any
 
 from transcripts import schema
 from transcripts.events import Event
-from transcripts.reader import Recorded, encode, events, sessions
+from transcripts.reader import Recorded, encode, events, session_header
 
 FORMAT = "krunner-transcript"
 VERSION = 1
@@ -23,9 +23,7 @@ VERSION = 1
 
 def export(conn: sqlite3.Connection, session: str, out: Path) -> int:
     """Write one session to `out`; the number of events written."""
-    header = next((s for s in sessions(conn) if s["id"] == session), None)
-    if header is None:
-        raise LookupError(f"no session {session} in the log")
+    header = session_header(conn, session)
     count = 0
     with out.open("w", encoding="utf-8") as f:
         f.write(json.dumps({"format": FORMAT, "version": VERSION, "session": header}) + "\n")
