@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench compare stress crash flood clean
+.PHONY: demo test toolchains bench compare stress crash flood clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,7 +13,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m tools.demo
 
-test: $(STAMP)
+toolchains:
+	python3 -m tools.toolchains
+
+test: $(STAMP) toolchains
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 

@@ -1,0 +1,53 @@
+"""Install the toolchains the tests run for real, once, and only what is missing.
+
+`make test` calls this before pytest. Each entry names a command that proves the toolchain is
+there and the Debian package that brings it. Nothing is fetched when every command is found,
+so a second `make test` never reaches for the network. Without root (a developer's machine)
+it only says what is missing; the tests that need it then skip, naming it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+# command that must be on PATH -> Debian package that provides it
+TOOLCHAINS: dict[str, str] = {
+    "gcc": "gcc",
+    "g++": "g++",
+    "make": "make",
+    "git": "git",
+    "tmux": "tmux",
+}
+
+
+def missing(toolchains: dict[str, str] = TOOLCHAINS) -> list[str]:
+    """Debian packages whose command is not found, in a stable order, without repeats."""
+    return sorted({pkg for cmd, pkg in toolchains.items() if shutil.which(cmd) is None})
+
+
+def install(packages: list[str]) -> int:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    update = subprocess.run(["apt-get", "update", "-q"], env=env)
+    if update.returncode != 0:
+        return update.returncode
+    return subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+                           *packages], env=env).returncode
+
+
+def main() -> int:
+    packages = missing()
+    if not packages:
+        return 0
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print(f"toolchains: missing {' '.join(packages)} (not root or no apt-get: "
+              "their tests will skip)", file=sys.stderr)
+        return 0
+    print(f"toolchains: installing {' '.join(packages)}", file=sys.stderr)
+    return install(packages)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
