@@ -17,6 +17,7 @@ from machines import vocabulary as v
 from runner.context import Context
 from runner.drivers import Driver, Step
 from runner.kernel_errors import KernelDied
+from runner.languages.toolchain import ToolchainMissing
 from runner.process import GroupProcess
 from transcripts.events import INPUT, OBSERVATION, run_source, stamped
 
@@ -160,6 +161,11 @@ class Runs:
     async def _work(self, run: Run) -> None:
         try:
             run.exit_code = await self._perform(run)
+        except ToolchainMissing as e:
+            run.exit_code = SKIPPED_EXIT
+            self._output(run, "stderr", f"krunner: {e}\n".encode())
+            self._ctx.emit(stamped(run.source, OBSERVATION, "ToolchainMissing",
+                                   {"lang": e.lang, "missing": e.what}))
         except KernelDied as e:
             run.exit_code, run.failure = 1, str(e)
             self._output(run, "stderr", f"\n[krunner] {e}; it is being restarted\n".encode())
@@ -203,7 +209,8 @@ class Runs:
         run.proc = await GroupProcess.start(step.command, cwd=self._ctx.paths.work_dir, env=env)
         self._ctx.emit(stamped(run.source, OBSERVATION, "ProcessStarted",
                                {"pid": run.proc.pid, "command": step.command}))
-        code = await run.proc.pump(lambda t, p: self._output(run, t, p), self._ctx.throttle)
+        code = await run.proc.pump(lambda t, p: self._output(run, t, p), self._ctx.throttle,
+                                   ask=self.ask)
         self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_EXITED,
                                {"pid": run.proc.pid, "exit_code": code}))
         return code
