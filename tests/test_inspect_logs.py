@@ -61,9 +61,10 @@ def test_health_across_a_fleet_names_each_model_with_its_log(tmp_path: Path) -> 
 def test_a_running_runners_log_can_be_read_and_a_clean_exit_leaves_no_wal(
         runner: RunnerProcess, tmp_path: Path) -> None:
     runner.client().query("print('while it runs')")
-    live = tool("tools.inspect", "events", "--log", str(runner.log_path), "--source", "run:1")
+    live = tool("tools.inspect", "events", "--log", str(runner.log_path), "--source", "run:1",
+                "--format", "json")
     assert live.returncode == 0, live.stderr
-    assert "while it runs" in live.stdout
+    assert "while it runs\n" in [r["data"] for r in json.loads(live.stdout)]
     assert runner.stop() == 0
     wal = runner.log_path.with_name(runner.log_path.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0  # checkpointed on the clean exit
