@@ -159,7 +159,7 @@ class Runs:
         try:
             run.exit_code = await self._perform(run)
         except ToolchainMissing as e:
-            run.exit_code = SKIPPED_EXIT
+            run.exit_code = e.exit_code
             self._output(run, "stderr", f"krunner: {e}\n".encode())
             self._ctx.emit(stamped(run.source, OBSERVATION, "ToolchainMissing",
                                    {"lang": e.lang, "missing": e.what}))

@@ -20,6 +20,8 @@ USUAL_DIRS = ("/usr/bin", "/usr/local/bin", "/bin")
 class ToolchainMissing(RuntimeError):
     """A program the language needs is not on this machine; the op ends with exit code 127."""
 
+    exit_code = 127  # "not found" (PROTOCOL §3)
+
     def __init__(self, lang: str, what: str, looked: Sequence[str]) -> None:
         self.lang, self.what, self.looked = lang, what, list(looked)
         where = ", ".join(self.looked) if self.looked else "PATH"
