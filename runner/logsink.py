@@ -45,8 +45,9 @@ def install_logging(target: Emitter, *, debug: bool, prefix: str = "krunner",
     console.setFormatter(logging.Formatter(f"{prefix}: [%(levelname)s] %(message)s"))
     logger.addHandler(console)
     logger.addHandler(EventLogHandler(target))
-    if version is not None:
-        logger.info("%s", banner(version, log_place))
+    if version is not None:  # the log itself records the version in its session row
+        console.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0,
+                                         banner(version, log_place), None, None))
 
 
 def banner(version: str, log_place: LogPlace | None = None) -> str:

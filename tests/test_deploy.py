@@ -117,3 +117,22 @@ def test_the_order_in_which_the_logs_place_is_chosen(
     assert place.durable is durable
     if expected is not None:
         assert str(place.path) == expected.replace("WORK", str(tmp_path))
+
+
+def test_without_orjson_the_log_encodes_and_decodes_the_same() -> None:
+    """The container's Python has no orjson: the standard library stands in, same text."""
+    probe = ("import sys; sys.modules['orjson'] = None\n"
+             "from transcripts import fastjson, reader\n"
+             "assert not fastjson.FAST\n"
+             "data = {'a': [1, 2.5, None, True], 'b': {'é': b'\\xff'}, 3: (4,)}\n"
+             "text = reader.encode(data)\n"
+             "print(text)\n"
+             "assert reader.decode(text) == {'a': [1, 2.5, None, True], 'b': {'é': b'\\xff'},"
+             " '3': [4]}\n")
+    slow = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert slow.returncode == 0, slow.stderr
+    from transcripts import fastjson, reader
+    assert fastjson.FAST
+    assert slow.stdout.strip() == reader.encode(
+        {"a": [1, 2.5, None, True], "b": {"é": b"\xff"}, 3: (4,)})
