@@ -129,7 +129,7 @@ class Runner:
                         log_place=self.log_place)
         if self.state_dir_problem:
             log.warning("state folder: %s", self.state_dir_problem)
-        self.emit(stamped(KERNEL, OBSERVATION, "RunnerStarted",
+        self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STARTED,
                           {"lang": self.config.lang, "runtime": self.runtime_path,
                            "work_dir": str(self.paths.work_dir),
                            "state_dir": str(self.paths.state_dir)}))
@@ -153,7 +153,7 @@ class Runner:
         out_sock.setsockopt(zmq.SNDHWM, SEND_HWM)
         output_port = _bind(out_sock, self.config.output_port)
         self.outbox = Outbox(out_sock, self.log.append)
-        self.emit(stamped(KERNEL, OBSERVATION, "SocketsBound",
+        self.emit(stamped(KERNEL, OBSERVATION, v.SOCKETS_BOUND,
                           {"input": input_port, "output": output_port}))
 
     def _prepare_env(self) -> None:
@@ -207,7 +207,7 @@ class Runner:
             "/bin/sh", str(script), cwd=self.paths.work_dir, env=self.child_env,
             stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
         code = await proc.wait()
-        self.emit(stamped(KERNEL, OBSERVATION, "BootstrapExited", {"exit_code": code}))
+        self.emit(stamped(KERNEL, OBSERVATION, v.BOOTSTRAP_EXITED, {"exit_code": code}))
         log.info("the user bootstrap script has exited with code %d", code)
 
     def _kernel_died(self, reason: str) -> None:
