@@ -66,12 +66,13 @@ def test_the_log_lands_in_the_users_logs_folder_and_its_transcript_outlives_the_
     imported = tmp_path / "support.sqlite3"
     assert tool("tools.transcript", "import", str(transcript), "--log",
                 str(imported)).returncode == 0
+    header = json.loads(transcript.read_text().splitlines()[0])["session"]
+    assert (header["kernel_id"], header["runner_version"]) == (kernel_id, "0.1.0")
     for source in (log, imported):
         listed = tool("tools.inspect", "--log", str(source), "sessions", "--format", "json")
         assert listed.returncode == 0, listed.stderr
         [session] = json.loads(listed.stdout)
-        assert (session["kernel_id"], session["runner_version"]) == (kernel_id, "0.1.0")
-        assert session["ended_wall"] is not None
+        assert session["session"] == header["id"] and session["ended"] is not None
     timeline = tool("tools.inspect", "--log", str(imported), "timeline", "--format", "json")
     final = {row["source"]: row["to_state"] for row in json.loads(timeline.stdout)}
     assert final["run:1"] == final["run:2"] == "finished"
