@@ -19,7 +19,7 @@ toolchains:
 test: $(STAMP) toolchains
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadscope
 
 bench: $(STAMP)
 	$(PY) -m bench.eventlog

@@ -1,0 +1,78 @@
+"""Node.js, Lua, PHP and Octave on their real interpreters: the contract, and the original's
+faults (Node and Lua found where they are installed, PHP's second `<?php`, Octave's main.js)."""
+
+from __future__ import annotations
+
+from tests.conftest import RunnerProcess
+from tests.lang_contract import Case, LanguageContract
+from tests.lang_support import write
+
+NODE = Case(
+    lang="nodejs", commands=("node",), main="main.js",
+    hello='console.log("hello from Node.js");\n', hello_out="hello from Node.js\n",
+    failing='throw new Error("broken on purpose");\n', failing_exit=1,
+    failing_says="broken on purpose",
+    loop='console.log("looping");\nsetInterval(() => {}, 1000);\n',
+    echo='const rl = require("readline").createInterface({ input: process.stdin });\n'
+         'let i = 0;\nprocess.stdout.write("line 0? ");\n'
+         'rl.on("line", (l) => { console.log("got " + l); i++;\n'
+         '  if (i < 2) process.stdout.write(`line ${i}? `); else process.stdin.destroy(); });\n',
+)
+
+LUA = Case(
+    lang="lua", commands=("lua5.4",), main="main.lua",
+    hello='print("hello from Lua")\n', hello_out="hello from Lua\n",
+    failing='error("broken on purpose")\n', failing_exit=1, failing_says="broken on purpose",
+    loop='print("looping")\nio.stdout:flush()\nwhile true do end\n',
+    echo='for i = 0, 1 do\n  io.write("line " .. i .. "? ")\n'
+         '  local l = io.read("l")\n  print("got " .. l)\nend\n',
+)
+
+PHP = Case(
+    lang="php", commands=("php",), main="main.php",
+    hello='<?php\necho "hello from PHP\\n";\n', hello_out="hello from PHP\n",
+    failing='<?php\nthrow new Exception("broken on purpose");\n', failing_exit=255,
+    failing_says="broken on purpose",
+    loop='<?php\necho "looping\\n";\nwhile (true) { sleep(1); }\n',
+    echo='<?php\nfor ($i = 0; $i < 2; $i++) {\n  echo "line $i? ";\n'
+         '  $l = fgets(STDIN);\n  echo "got " . $l;\n}\n',
+)
+
+OCTAVE = Case(
+    lang="octave", commands=("octave-cli",), main="main.m",
+    hello='printf("hello from Octave\\n");\n', hello_out="hello from Octave\n",
+    failing='error("broken on purpose");\n', failing_exit=1, failing_says="broken on purpose",
+    loop='printf("looping\\n");\nfflush(stdout);\nwhile true\n  pause(1);\nend\n',
+    echo='for i = 0:1\n  l = input(sprintf("line %d? ", i), "s");\n'
+         '  printf("got %s\\n", l);\nend\n',
+)
+
+
+class TestNode(LanguageContract):
+    case = NODE
+
+
+class TestLua(LanguageContract):
+    case = LUA
+
+
+class TestPhp(LanguageContract):
+    case = PHP
+
+    def test_a_cell_with_or_without_its_own_php_tag_prints_no_tag(
+            self, runner: RunnerProcess) -> None:
+        client = runner.client()
+        for code in ('echo "tagless\\n";', '<?php\necho "tagged\\n";'):
+            result = client.query(code)
+            assert result.exit_code == 0
+            assert "<?php" not in result.stdout
+        assert client.query('<?php echo 6 * 7;').stdout == "42"
+
+
+class TestOctave(LanguageContract):
+    case = OCTAVE
+
+    def test_exec_runs_main_m_without_any_main_js(self, runner: RunnerProcess) -> None:
+        write(runner.work_dir, {"main.m": 'disp(6 * 7)\n'})
+        result = runner.client().batch(exec="*")
+        assert (result.exec_exit, result.exec.stdout) == (0, "42\n")
