@@ -38,6 +38,7 @@ from runner.services import Services
 from runner.user_input import UserInputServer, install_hook
 from transcripts.events import KERNEL, OBSERVATION, REJECTED, TRANSITION, Event, stamped
 from transcripts.location import resolve_log_path
+from transcripts.retention import Retention
 from transcripts.store import EventLog
 
 VERSION = "0.1.0"
@@ -54,7 +55,8 @@ class Runner:
         self.paths: Paths = self._usable_state_dir(config.paths)
         self.started_at = time.monotonic()
         self.tasks = TaskSet()
-        self.log = EventLog(resolve_log_path(config.log_path), on_degraded=self._log_degraded)
+        self.log = EventLog(resolve_log_path(config.log_path), on_degraded=self._log_degraded,
+                            retention=Retention.from_environ())
         self.machines = Machines(self._on_machine)
         self.driver: Driver = driver_for(config.lang, config.runtime_path, self.paths.work_dir)
         self.runtime_path = self.driver.runtime
