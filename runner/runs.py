@@ -18,7 +18,7 @@ from runner.context import Context
 from runner.drivers import Driver, Step
 from runner.kernel_errors import KernelDied
 from runner.process import GroupProcess
-from transcripts.events import INPUT, OBSERVATION, run_source, stamped
+from transcripts.events import INPUT, KERNEL, OBSERVATION, run_source, stamped
 
 FINAL_MESSAGE = {"clean": "clean-finished", "build": "build-finished", "exec": "finished",
                  "code": "finished"}
@@ -64,8 +64,6 @@ class Runs:
         self._next_id = 1
         self._early_inputs: collections.deque[str] = collections.deque(maxlen=16)
         self.current: Run | None = None
-        self.query_ready = asyncio.Event()
-        self.query_error: str | None = None
 
     # --- what the front end calls -------------------------------------------------------
     def submit(self, op: str, payload: bytes) -> Run:
@@ -179,10 +177,11 @@ class Runs:
         return await self._batch(run, step)
 
     async def _query(self, run: Run) -> int:
-        await self.query_ready.wait()
-        if self.query_error is not None:
-            self._output(run, "stderr", f"query mode is unavailable: {self.query_error}\n"
-                         .encode())
+        await self._ctx.query_settled.wait()
+        kernel = self._ctx.machines.get(KERNEL)
+        unavailable = kernel.query_unavailable if kernel is not None else None
+        if unavailable is not None:
+            self._output(run, "stderr", f"query mode is unavailable: {unavailable}\n".encode())
             return v.SKIPPED_EXIT_CODE
         code = run.payload.decode("utf-8", "replace")
         return await self._driver.query(code, lambda t, p: self._output(run, t, p),
