@@ -28,6 +28,7 @@ from machines import vocabulary as v
 from machines.base import Transitioned, TriggerRejected
 from machines.registry import Machines
 from runner import config as cfg
+from runner import durable_log
 from runner.context import Paths, TaskSet
 from runner.drivers import BATCH_ENV, Driver, driver_for
 from runner.effects import kernel as kernel_effects
@@ -36,13 +37,14 @@ from runner.logsink import install_logging
 from runner.outbox import SEND_HWM, Outbox
 from runner.runs import Runs
 from runner.services import Services
+from runner.term_registry import register_term_drivers
 from runner.user_input import UserInputServer, install_hook
 from transcripts.events import KERNEL, OBSERVATION, REJECTED, TRANSITION, Event, stamped
-from transcripts.location import resolve_log_path
 from transcripts.retention import Retention
 from transcripts.store import EventLog
 
 VERSION = "0.1.0"
+register_term_drivers()
 log = logging.getLogger("krunner")
 
 
@@ -56,10 +58,12 @@ class Runner:
         self.paths: Paths = self._usable_state_dir(config.paths)
         self.started_at = time.monotonic()
         self.tasks = TaskSet()
-        self.log = EventLog(resolve_log_path(config.log_path), on_degraded=self._log_degraded,
+        self.log_place = durable_log.choose(config)
+        self.log = EventLog(self.log_place.path, on_degraded=self._log_degraded,
                             retention=Retention.from_environ())
         self.machines = Machines(self._on_machine)
         self.driver: Driver = driver_for(config.lang, config.runtime_path, self.paths.work_dir)
+        self.driver.attach(self)
         self.runtime_path = self.driver.runtime
         self.child_env: dict[str, str] = {}
         self.query_settled = asyncio.Event()  # kernel ready or failed (its effects set it)
@@ -108,7 +112,7 @@ class Runner:
         self.log.append(stamped(t.source, TRANSITION, t.trigger, t.data, t.from_state,
                                 t.to_state))
         if t.source.startswith("run:"):
-            self.runs.on_transition(t.source, t.to_state, t.from_state)
+            self.runs.on_transition(t)
         elif t.source == KERNEL:
             kernel_effects.act(self, t)
         else:
@@ -125,7 +129,8 @@ class Runner:
         self.log.open_session(kernel_id=os.environ.get("BACKENDAI_KERNEL_ID", ""),
                               language=self.config.lang, runner_version=VERSION,
                               host=socket.gethostname(), pid=os.getpid())
-        install_logging(self, debug=self.config.debug)
+        install_logging(self, debug=self.config.debug, version=VERSION,
+                        log_place=self.log_place)
         if self.state_dir_problem:
             log.warning("state folder: %s", self.state_dir_problem)
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STARTED,
@@ -235,6 +240,7 @@ class Runner:
         await self.tasks.cancel_all()
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STOPPED, {}))
         self.log.close()
+        durable_log.export_at_exit(self.log_place, self.log.session)
         self.zctx.destroy(linger=0)
         if self.own_state_dir:
             shutil.rmtree(self.paths.state_dir, ignore_errors=True)
