@@ -22,7 +22,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from tools import logs as logset
+from tools.inspect.render import quiet_pipe
 from tools.live import replay_live
 from transcripts.reader import Recorded, events
 from transcripts.replay import FED, MOVES, replay_rows, replay_session
@@ -87,12 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, LookupError, ValueError, RuntimeError, sqlite3.Error, re.error) as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
-    if args.format == "json":
-        print(json.dumps(report, indent=2, default=str))
-    elif args.mode == "offline":
-        _print_offline(report)
-    else:
-        _print_live(report)
+    with quiet_pipe():
+        if args.format == "json":  # orjson: a big report without copies of it
+            sys.stdout.buffer.write(orjson.dumps(report, default=str,
+                                                 option=orjson.OPT_INDENT_2) + b"\n")
+        elif args.mode == "offline":
+            _print_offline(report)
+        else:
+            _print_live(report)
     return 0 if report["ok"] else 1
 
 
