@@ -110,7 +110,7 @@ class Runner:
         self.log.append(stamped(t.source, TRANSITION, t.trigger, t.data, t.from_state,
                                 t.to_state))
         if t.source.startswith("run:"):
-            self.runs.on_transition(t.source, t.to_state, t.from_state)
+            self.runs.on_transition(t)
         elif t.source == KERNEL:
             kernel_effects.act(self, t)
         else:
