@@ -25,7 +25,9 @@ REDACTED = "<redacted>"
 COMPLETE_WAIT = 5.0
 
 
-class Services(Protocol):
+class ServiceOps(Protocol):
+    """The service ops the front end hands on (`runner.services.Services` has them)."""
+
     async def start(self, request: dict[str, Any]) -> dict[str, Any]: ...
     async def start_model(self, model: dict[str, Any]) -> dict[str, Any]: ...
     async def shutdown(self, name: str) -> None: ...
@@ -44,7 +46,7 @@ def without_env_values(request: dict[str, Any]) -> dict[str, Any]:
 class FrontEnd:
     """Reads the PULL socket and dispatches; replies go out through the context's outbox."""
 
-    def __init__(self, ctx: Context, sock: zmq.asyncio.Socket, runs: Runs, services: Services,
+    def __init__(self, ctx: Context, sock: zmq.asyncio.Socket, runs: Runs, services: ServiceOps,
                  complete: Callable[[str], Awaitable[list[str]]], started_at: float) -> None:
         self._ctx = ctx
         self._sock = sock
