@@ -17,6 +17,7 @@ from typing import Any
 from machines import tables
 from machines.registry import CREATORS, ROUTES
 from runner.effects import kernel as kernel_effects
+from runner.effects import ops
 from runner.effects import run as run_effects
 
 OPEN, CLOSE = "<!-- generated:{} -->", "<!-- /generated:{} -->"
@@ -42,9 +43,10 @@ def _routes() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _effects(table: Mapping[str, Callable[..., Any]]) -> Callable[[], str]:
+def _effects(table: Mapping[str, Callable[..., Any]], key: str = "entering"
+             ) -> Callable[[], str]:
     def render() -> str:
-        lines = ["| entering | handler | what the runner does |", "|---|---|---|"]
+        lines = [f"| {key} | handler | what the runner does |", "|---|---|---|"]
         for state, handler in table.items():
             what = (inspect.getdoc(handler) or "").splitlines()[0]
             lines.append(f"| `{state}` | `{handler.__name__}` | {what} |")
@@ -61,6 +63,7 @@ PARTS: dict[str, Callable[[], str]] = {
     "routes": _routes,
     "effects:kernel": _effects(kernel_effects.EFFECTS),
     "effects:run": _effects(run_effects.EFFECTS),
+    "ops": _effects(ops.OPS, key="op"),
 }
 
 
