@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from runner.drivers import Step
-from runner.languages.program import ProgramDriver, line_buffered, missing
+from runner.languages.program import ProgramDriver, missing
 from runner.languages.toolchain import Tool
 
 CARGO = Tool("cargo", ("cargo",))
@@ -34,9 +34,9 @@ class RustDriver(ProgramDriver):
             programs = sorted(p for p in place.iterdir() if p.is_file()
                               and os.access(p, os.X_OK)) if place.is_dir() else []
             if programs:
-                return Step(line_buffered([str(programs[0])]), batch=True)
+                return Step([str(programs[0])], batch=True)
         if (self.work_dir / "main").is_file():
-            return Step(line_buffered(["./main"]), batch=True)
+            return Step(["./main"], batch=True)
         return missing("a program in target/ or ./main", "execute")
 
     def cell_commands(self, code: str, cell: Path) -> list[list[str]]:
