@@ -21,6 +21,8 @@ TOOLCHAINS: dict[str, str] = {
     "git": "git",
     "bash": "bash",
     "tmux": "tmux",
+    "unshare": "util-linux",  # the reproduced kernel container (tools/container.py)
+    "mount": "mount",
     # languages (issue 9)
     "stdbuf": "coreutils",
     "javac": "default-jdk-headless",
