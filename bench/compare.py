@@ -1,4 +1,6 @@
-"""`python -m bench.compare [--quick]`: krunner and the original runner, same workloads, one run.
+"""`python -m bench.compare [--quick] [--c-cycle]`: krunner and the original, same workloads.
+
+One run; `--c-cycle` runs only the C batch cycle (clean/build/exec `*` of hello world).
 
 Query round trips are interleaved round by round (krunner, original, krunner, ...) so machine
 noise hits both alike; streaming and start-up run one after the other. Prints one JSON object
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.frontend import LINES_CELL, STREAM_BYTES, percentile, rss_mb, timed
+from bench.languages import HELLO, agent_cycle, remove_outputs
 from bench.original import ROOT, install, start_original
 from tools.client import AgentClient
 from tools.launch import start_runner
@@ -74,12 +77,47 @@ def startup_original() -> tuple[float, float]:
         original.stop()
 
 
+def c_batch_cycle(folder: Path, rounds: int) -> dict[str, float]:
+    """The agent's clean `*` + build `*` + exec `*` of a C hello world, krunner and the
+    original (its default runtime, g++) interleaved round by round; milliseconds, p50."""
+    ours = start_runner(folder, "c", runtime=None)
+    inp, out = free_port(), free_port()
+    original = start_original(inp, out, lang="c")
+    theirs = AgentClient("127.0.0.1", inp, out, timeout=120)
+    try:
+        theirs.status()
+        ours.client(timeout=120).status()
+        places = [ours.work_dir, Path(f"/proc/{original.proc.pid}/root/home/work")]
+        clients = [ours.client(), theirs]
+        for place in places:
+            (place / "main.c").write_text(HELLO["c"][1])
+        samples: list[list[float]] = [[], []]
+        for i in range(rounds + 2):  # two warm-up rounds
+            for n, (place, client) in enumerate(zip(places, clients, strict=True)):
+                remove_outputs(place)
+                elapsed = agent_cycle(client)
+                if i >= 2:
+                    samples[n].append(elapsed)
+    finally:
+        theirs.close()
+        original.stop()
+        ours.stop()
+    return pair(percentile(samples[0], .5) * 1000, percentile(samples[1], .5) * 1000, 1)
+
+
 def main(argv: list[str] | None = None) -> None:
-    quick = "--quick" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    quick = "--quick" in args
     install()
     rounds = 40 if quick else 200
+    if "--c-cycle" in args:  # only the C batch cycle
+        with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
+            print(json.dumps({"c_batch_cycle_ms": c_batch_cycle(Path(tmp), rounds // 4)},
+                             indent=2))
+        return
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:
         folder = Path(tmp)
+        c_cycle = c_batch_cycle(folder, rounds // 4)
         starts = [(startup_ours(folder), startup_original()) for _ in range(3)]
         ours = start_runner(folder)
         inp, out = free_port(), free_port()
@@ -110,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
                                percentile([s[1][0] for s in starts], .5)),
         "runner_rss_mb": pair(percentile([s[0][1] for s in starts], .5),
                               percentile([s[1][1] for s in starts], .5), 1),
+        "c_batch_cycle_ms": c_cycle,
         "rounds": rounds,
     }
     text = json.dumps(result, indent=2)

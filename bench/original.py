@@ -25,7 +25,7 @@ mount -t tmpfs tmpfs /home && mount -t tmpfs tmpfs /tmp &&
 mkdir -p /home/work /home/config &&
 printf '{"replin": %d, "replout": %d}' "$1" "$2" > /home/config/intrinsic-ports.json &&
 cd /home/work && exec env HOME=/home/work BACKENDAI_KERNEL_ID="$3" \
-  "$4" -m ai.backend.kernel python "$4"
+  "$4" -m ai.backend.kernel "$5" ${6:+"$6"}
 """
 
 
@@ -57,11 +57,16 @@ class OriginalRunner:
                 self.proc.wait()
 
 
-def start_original(input_port: int, output_port: int) -> OriginalRunner:
-    """Start it; the process id is the runner's own (unshare, sh and env all exec)."""
+def start_original(input_port: int, output_port: int, lang: str = "python"
+                   ) -> OriginalRunner:
+    """Start it; the process id is the runner's own (unshare, sh and env all exec).
+
+    A `python` runner gets its own Python as runtime path; other languages their default.
+    Its work folder is `/proc/<pid>/root/home/work` from outside its mount namespace.
+    """
     python = install()
     argv = ["unshare", "-m", "sh", "-c", LAUNCH, "original", str(input_port), str(output_port),
-            str(uuid.uuid4()), str(python)]
+            str(uuid.uuid4()), str(python), lang, str(python) if lang == "python" else ""]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return OriginalRunner(proc, input_port, output_port)
 
