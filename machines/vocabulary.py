@@ -24,13 +24,16 @@ INTERRUPT_OP = "interrupt"  # the agent's interrupt frame, routed to the current
 RUN_ENDED = "RunEnded"  # {"exit_code": int, "failed": bool, "reason": str|None}
 
 # --- service (source "service:<name>") ------------------------------------------------------
-START_SERVICE_OP = "start-service"  # input; (re)starts the machine
-SERVICE_SPAWNED = "ServiceSpawned"  # {"pid": int}
+START_SERVICE_OP = "start-service"  # input; recorded only: the supervisor decides (below)
+SERVICE_START_REQUESTED = "ServiceStartRequested"  # {"port", "protocol", supervision params}
+SERVICE_SPAWNED = "ServiceSpawned"  # {"pid": int, "wait_port": bool}
 SERVICE_PORT_OPENED = "ServicePortOpened"  # {"port": int}
 SERVICE_START_FAILED = "ServiceStartFailed"  # {"reason": str}
 SHUTDOWN_SERVICE_OP = "shutdown-service"  # input
-PROCESS_EXITED = "ProcessExited"  # {"pid": int, "exit_code": int}
-SERVICE_RESTARTING = "ServiceRestarting"  # {"attempt": int, "delay": float}
+PROCESS_EXITED = "ProcessExited"  # {"pid": int, "exit_code": int, "uptime": float}
+SERVICE_LAUNCH_ABANDONED = "ServiceLaunchAbandoned"  # stopped before its process started
+SERVICE_STOP_REQUESTED = "ServiceStopRequested"  # {"reason": str}; e.g. runner shutdown
+SERVICE_RESTARTING = "ServiceRestarting"  # {"delay": float}
 
 # --- model health (source "model:<name>") ---------------------------------------------------
 MODEL_CONFIGURED = "ModelConfigured"  # {"initial_delay", "period", "timeout",

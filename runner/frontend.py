@@ -17,6 +17,7 @@ import zmq.asyncio
 
 from runner import frames as f
 from runner.context import Context
+from runner.redaction import redact_envs, redact_rejected
 from runner.runs import Runs
 from transcripts.events import FRONTEND, INPUT, KERNEL, model_source, service_source, stamped
 
@@ -78,6 +79,7 @@ class FrontEnd:
 
     def _reject(self, op: str | None, reason: str, data: Any) -> None:
         """Record a frame we cannot act on and still send the reply its caller waits for."""
+        data = redact_rejected(op, data)
         payload = data if isinstance(data, dict) else {"payload": data}
         self._ctx.emit(stamped(FRONTEND, INPUT, op or "<unreadable>",
                                {**payload, "rejected": reason}))
@@ -145,7 +147,7 @@ class FrontEnd:
         if not isinstance(model["name"], str) or not model["name"]:
             raise f.BadPayload("'name' must be a non-empty string")
         source = model_source(model["name"])
-        self._record(source, "start-model-service", model)
+        self._record(source, "start-model-service", redact_envs(model))
         self._reply_later("model-service-result", self._services.start_model(model), source)
 
     def _shutdown_service(self, payload: bytes) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from runner.process_group import end_group, signal_group
 
 CHUNK = 65536
 Sink = Callable[[str, bytes], None]  # (stream name, chunk)
@@ -41,15 +40,11 @@ class GroupProcess:
 
     def signal(self, signum: int) -> None:
         """Signal the whole group (the shell and everything it started)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signum)
+        signal_group(self.pid, signum)
 
     async def stop(self, grace: float = 2.0) -> None:
         """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
-        self.signal(signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.proc.wait(), grace)
-        self.signal(signal.SIGKILL)
+        await end_group(self.proc, grace)
 
 
 async def _copy(stream: asyncio.StreamReader, name: str, sink: Sink, throttle: Throttle

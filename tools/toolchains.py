@@ -20,6 +20,9 @@ TOOLCHAINS: dict[str, str] = {
     "make": "make",
     "git": "git",
     "tmux": "tmux",
+    "dropbear": "dropbear-bin",
+    "dropbearkey": "dropbear-bin",
+    "ssh": "openssh-client",
 }
 
 
