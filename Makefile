@@ -18,6 +18,7 @@ toolchains:
 
 test: $(STAMP) toolchains
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -10,15 +10,15 @@ from typing import Any
 
 from machines import vocabulary as v
 from machines.base import Lifecycle, Sink, Transitioned, TriggerRejected
+from machines.events import INPUT, KERNEL, OBSERVATION, Event, stream_kind
 from machines.kernel import Kernel
 from machines.model_health import ModelHealth
 from machines.run import Run
 from machines.service import Service
-from transcripts.events import INPUT, KERNEL, OBSERVATION, Event
 
 # (stream kind, event kind, event name) -> trigger
 ROUTES: dict[tuple[str, str, str], str] = {
-    ("kernel", OBSERVATION, "RunnerStarted"): "started",
+    ("kernel", OBSERVATION, v.RUNNER_STARTED): "started",
     ("kernel", OBSERVATION, v.DRIVER_READY): "ready",
     ("kernel", OBSERVATION, v.DRIVER_FAILED): "fail",
     ("kernel", OBSERVATION, v.KERNEL_DIED): "died",
@@ -26,7 +26,7 @@ ROUTES: dict[tuple[str, str, str], str] = {
     ("kernel", OBSERVATION, v.KERNEL_RESTART_FAILED): "fail",
     ("kernel", OBSERVATION, v.SHUTDOWN_REQUESTED): "terminate",
     ("kernel", OBSERVATION, v.RUNNER_STOPPED): "stopped",
-    **{("run", INPUT, op): "submitted" for op in ("clean", "build", "exec", "code")},
+    **{("run", INPUT, op): "submitted" for op in v.RUN_OPS},
     ("run", OBSERVATION, v.RUN_STARTED): "start",
     ("run", OBSERVATION, v.INPUT_REQUESTED): "wait_input",
     ("run", INPUT, v.INPUT_OP): "input",
@@ -53,10 +53,6 @@ RUN_FINAL = frozenset({"finished", "interrupted", "failed"})
 
 # The trigger that brings a machine of each kind into being.
 CREATORS = {"kernel": "started", "run": "submitted", "service": "start", "model": "configured"}
-
-
-def stream_kind(source: str) -> str:
-    return source.split(":", 1)[0]
 
 
 class Machines:

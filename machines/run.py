@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from machines.base import NEW, Lifecycle
+from machines.vocabulary import SKIPPED_EXIT_CODE
 
 WORKING = ["cleaning", "building", "executing", "waiting_input"]
 STATES = [NEW, "queued", *WORKING, "finished", "interrupted", "failed"]
@@ -26,7 +27,6 @@ TRANSITIONS: list[dict[str, Any]] = [
 ]
 # The usual outcome of each trigger comes first: `transitions` tries the rows in order, and
 # each row it rejects costs about as much as the move itself.
-SKIPPED_EXIT_CODE = 127  # exec after a failed build (PROTOCOL §5.1)
 
 
 class Run(Lifecycle):

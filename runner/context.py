@@ -34,6 +34,7 @@ class Context(Protocol):
     child_env: dict[str, str]
     runtime_path: str
     machines: Machines
+    query_settled: asyncio.Event  # the kernel machine is ready or failed
 
     def emit(self, event: Event) -> None:
         """Append to the log and let the machines consume it (transitions follow synchronously)."""

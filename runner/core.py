@@ -30,6 +30,7 @@ from machines.registry import Machines
 from runner import config as cfg
 from runner.context import Paths, TaskSet
 from runner.drivers import BATCH_ENV, Driver, driver_for
+from runner.effects import kernel as kernel_effects
 from runner.frontend import FrontEnd
 from runner.logsink import install_logging
 from runner.outbox import SEND_HWM, Outbox
@@ -59,7 +60,8 @@ class Runner:
         self.driver: Driver = driver_for(config.lang, config.runtime_path, self.paths.work_dir)
         self.runtime_path = self.driver.runtime
         self.child_env: dict[str, str] = {}
-        self._stopping = asyncio.Event()
+        self.query_settled = asyncio.Event()  # kernel ready or failed (its effects set it)
+        self.stop_requested = asyncio.Event()  # kernel stopping (its effects set it)
 
     def _usable_state_dir(self, paths: Paths) -> Paths:
         """The configured state folder, or a private one if it cannot be written: a bad
@@ -106,7 +108,7 @@ class Runner:
         if t.source.startswith("run:"):
             self.runs.on_transition(t.source, t.to_state, t.from_state)
         elif t.source == KERNEL:
-            self._on_kernel(t)
+            kernel_effects.act(self, t)
         else:
             self.services.on_transition(t)
 
@@ -118,19 +120,19 @@ class Runner:
 
     # --- life -------------------------------------------------------------------------
     async def serve(self) -> int:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self._request_stop, signum)
         self.log.open_session(kernel_id=os.environ.get("BACKENDAI_KERNEL_ID", ""),
                               language=self.config.lang, runner_version=VERSION,
                               host=socket.gethostname(), pid=os.getpid())
         install_logging(self, debug=self.config.debug)
         if self.state_dir_problem:
             log.warning("state folder: %s", self.state_dir_problem)
-        self.emit(stamped(KERNEL, OBSERVATION, "RunnerStarted",
+        self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STARTED,
                           {"lang": self.config.lang, "runtime": self.runtime_path,
                            "work_dir": str(self.paths.work_dir),
                            "state_dir": str(self.paths.state_dir)}))
+        loop = asyncio.get_running_loop()  # once the kernel machine exists to be stopped
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._request_stop, signum)
         self._bind()
         self._prepare_env()
         self.runs = Runs(self, self.driver, self._batch_env(), self.config.record_output_limit)
@@ -139,7 +141,7 @@ class Runner:
                                  self.driver.complete, self.started_at)
         self.spawn(self.frontend.serve(), owner="frontend")
         self.spawn(self._start_up(), owner="startup")
-        await self._stopping.wait()
+        await self.stop_requested.wait()
         await self._shut_down()
         return 0
 
@@ -151,7 +153,7 @@ class Runner:
         out_sock.setsockopt(zmq.SNDHWM, SEND_HWM)
         output_port = _bind(out_sock, self.config.output_port)
         self.outbox = Outbox(out_sock, self.log.append)
-        self.emit(stamped(KERNEL, OBSERVATION, "SocketsBound",
+        self.emit(stamped(KERNEL, OBSERVATION, v.SOCKETS_BOUND,
                           {"input": input_port, "output": output_port}))
 
     def _prepare_env(self) -> None:
@@ -182,19 +184,18 @@ class Runner:
 
     async def _start_driver(self) -> None:
         if not self.driver.has_query:
-            self.runs.query_error = f"the {self.config.lang} runtime has no query mode"
-            self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_READY, {"query": False}))
+            self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_READY, v.DriverReady(
+                query=False, reason=f"the {self.config.lang} runtime has no query mode")))
+            return
+        try:
+            await self.driver.start(self.paths.state_dir / "kernels", self.child_env,
+                                    self._kernel_died, self.throttle)
+        except Exception as e:
+            self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_FAILED,
+                              v.Reason(reason=f"failed to start the Jupyter kernel: {e}")))
         else:
-            try:
-                await self.driver.start(self.paths.state_dir / "kernels", self.child_env,
-                                        self._kernel_died, self.throttle)
-                self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_READY,
-                                  {"query": True, "kernel_pid": self.driver.kernel_pid}))
-            except Exception as e:
-                self.runs.query_error = f"failed to start the Jupyter kernel: {e}"
-                log.error("query mode is disabled: %s", self.runs.query_error)
-                self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_FAILED, {"reason": str(e)}))
-        self.runs.query_ready.set()
+            self.emit(stamped(KERNEL, OBSERVATION, v.DRIVER_READY,
+                              v.DriverReady(query=True, kernel_pid=self.driver.kernel_pid)))
 
     async def _run_bootstrap(self) -> None:
         script = self.paths.work_dir / "bootstrap.sh"
@@ -205,33 +206,17 @@ class Runner:
             "/bin/sh", str(script), cwd=self.paths.work_dir, env=self.child_env,
             stdin=asyncio.subprocess.DEVNULL, start_new_session=True)
         code = await proc.wait()
-        self.emit(stamped(KERNEL, OBSERVATION, "BootstrapExited", {"exit_code": code}))
+        self.emit(stamped(KERNEL, OBSERVATION, v.BOOTSTRAP_EXITED, {"exit_code": code}))
         log.info("the user bootstrap script has exited with code %d", code)
 
     def _kernel_died(self, reason: str) -> None:
-        self.runs.query_ready.clear()  # queries wait for the restart
-        self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_DIED, {"reason": reason}))
-
-    def _on_kernel(self, t: Transitioned) -> None:
-        if t.to_state == "unhealthy":
-            self.spawn(self._restart_kernel(), owner="kernel-restart")
-
-    async def _restart_kernel(self) -> None:
-        try:
-            await self.driver.restart()
-        except Exception as e:
-            self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_RESTART_FAILED, {"reason": str(e)}))
-            self.runs.query_error = f"the Jupyter kernel could not be restarted: {e}"
-        else:
-            self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_RESTARTED, {}))
-        self.runs.query_ready.set()
+        self.emit(stamped(KERNEL, OBSERVATION, v.KERNEL_DIED, v.Reason(reason=reason)))
 
     def _request_stop(self, signum: int) -> None:
-        if self._stopping.is_set():
+        if self.machines.state(KERNEL) in ("stopping", "stopped"):
             return
         self.emit(stamped(KERNEL, OBSERVATION, v.SHUTDOWN_REQUESTED,
-                          {"signal": signal.Signals(signum).name}))
-        self._stopping.set()
+                          v.ShutdownRequested(signal=signal.Signals(signum).name)))
 
     async def _shut_down(self) -> None:
         """End runs, services and the kernel (whole process groups), flush the log, exit 0."""

@@ -18,14 +18,13 @@ from runner.context import Context
 from runner.drivers import Driver, Step
 from runner.kernel_errors import KernelDied
 from runner.process import GroupProcess
-from transcripts.events import INPUT, OBSERVATION, run_source, stamped
+from transcripts.events import INPUT, KERNEL, OBSERVATION, run_source, stamped
 
 FINAL_MESSAGE = {"clean": "clean-finished", "build": "build-finished", "exec": "finished",
                  "code": "finished"}
 WORKING_STATES = frozenset({"cleaning", "building", "executing"})
 FINAL_STATES = frozenset({"finished", "interrupted", "failed"})
 INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
-SKIPPED_EXIT = 127
 
 
 @dataclass(slots=True, eq=False)
@@ -65,8 +64,6 @@ class Runs:
         self._next_id = 1
         self._early_inputs: collections.deque[str] = collections.deque(maxlen=16)
         self.current: Run | None = None
-        self.query_ready = asyncio.Event()
-        self.query_error: str | None = None
 
     # --- what the front end calls -------------------------------------------------------
     def submit(self, op: str, payload: bytes) -> Run:
@@ -144,7 +141,7 @@ class Runs:
                 {"is_password": run.password}).encode()
             self._ctx.send(run.source, "waiting-input", payload)
         elif to_state in FINAL_STATES:
-            code = run.exit_code if run.exit_code is not None else SKIPPED_EXIT
+            code = run.exit_code if run.exit_code is not None else v.SKIPPED_EXIT_CODE
             self._finish(run, code)
 
     def _finish(self, run: Run, exit_code: int) -> None:
@@ -180,11 +177,12 @@ class Runs:
         return await self._batch(run, step)
 
     async def _query(self, run: Run) -> int:
-        await self.query_ready.wait()
-        if self.query_error is not None:
-            self._output(run, "stderr", f"query mode is unavailable: {self.query_error}\n"
-                         .encode())
-            return 127
+        await self._ctx.query_settled.wait()
+        kernel = self._ctx.machines.get(KERNEL)
+        unavailable = kernel.query_unavailable if kernel is not None else None
+        if unavailable is not None:
+            self._output(run, "stderr", f"query mode is unavailable: {unavailable}\n".encode())
+            return v.SKIPPED_EXIT_CODE
         code = run.payload.decode("utf-8", "replace")
         return await self._driver.query(code, lambda t, p: self._output(run, t, p),
                                         self._ask_with_prompt)
@@ -201,7 +199,7 @@ class Runs:
             return step.exit_code
         env = {**self._ctx.child_env, **self._batch_env} if step.batch else self._ctx.child_env
         run.proc = await GroupProcess.start(step.command, cwd=self._ctx.paths.work_dir, env=env)
-        self._ctx.emit(stamped(run.source, OBSERVATION, "ProcessStarted",
+        self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_STARTED,
                                {"pid": run.proc.pid, "command": step.command}))
         code = await run.proc.pump(lambda t, p: self._output(run, t, p), self._ctx.throttle)
         self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_EXITED,
@@ -217,7 +215,7 @@ class Runs:
             run.recorded_bytes += len(payload)
         elif not run.capped:
             run.capped = True
-            self._ctx.emit(stamped(run.source, OBSERVATION, "OutputRecordingCapped",
+            self._ctx.emit(stamped(run.source, OBSERVATION, v.OUTPUT_RECORDING_CAPPED,
                                    {"limit": self._record_limit}))
         self._ctx.send(run.source, msg_type, payload, record=record)
 

@@ -41,15 +41,15 @@ CASES = [
     ("kernel starts and stops", [
         obs(K, "RunnerStarted"), obs(K, v.DRIVER_READY), obs(K, v.SHUTDOWN_REQUESTED),
         obs(K, v.RUNNER_STOPPED)],
-     K, ["starting", "running", "terminating", "terminated"]),
+     K, ["starting", "ready", "stopping", "stopped"]),
     ("kernel dies and is restarted", [
         obs(K, "RunnerStarted"), obs(K, v.DRIVER_READY), obs(K, v.KERNEL_DIED, reason="x"),
         obs(K, v.KERNEL_RESTARTED)],
-     K, ["starting", "running", "unhealthy", "running"]),
+     K, ["starting", "ready", "restarting", "ready"]),
     ("kernel restart fails", [
         obs(K, "RunnerStarted"), obs(K, v.DRIVER_READY), obs(K, v.KERNEL_DIED),
         obs(K, v.KERNEL_RESTART_FAILED), obs(K, v.SHUTDOWN_REQUESTED)],
-     K, ["starting", "running", "unhealthy", "failed", "terminating"]),
+     K, ["starting", "ready", "restarting", "failed", "stopping"]),
     ("query run with input", [
         inp(R1, "code"), obs(R1, v.RUN_STARTED, op="code"), obs(R1, v.INPUT_REQUESTED),
         inp(R1, "input", b"x"), obs(R1, v.RUN_ENDED, exit_code=0, failed=False)],
@@ -139,7 +139,7 @@ def test_a_failed_build_skips_the_next_exec_once_with_127() -> None:
 
 def test_invalid_triggers_are_reported_never_raised() -> None:
     machines, moves = drive([
-        obs(K, "RunnerStarted"), obs(K, v.KERNEL_RESTARTED),  # not unhealthy
+        obs(K, "RunnerStarted"), obs(K, v.KERNEL_RESTARTED),  # not restarting
         inp(R1, "input", b"stray"),  # no such run
         obs(M, v.PROBE_SUCCEEDED),  # never configured
     ])
@@ -167,3 +167,26 @@ def test_backoff_delay_doubles_and_is_capped() -> None:
     delays = [m.data["backoff_delay"] for m in moves
               if isinstance(m, Transitioned) and m.to_state == "backoff"]
     assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+
+
+def test_a_kernel_that_could_not_start_keeps_why_queries_are_refused() -> None:
+    machines, _ = drive([obs(K, v.RUNNER_STARTED), obs(K, v.DRIVER_FAILED, reason="no python"),
+                         obs(K, v.KERNEL_DIED, reason="late")])  # rejected: changes nothing
+    assert machines.state(K) == "failed"
+    assert machines.get(K).query_unavailable == "no python"
+
+
+def test_a_runtime_without_query_mode_is_ready_and_refuses_queries() -> None:
+    machines, _ = drive([obs(K, v.RUNNER_STARTED),
+                         obs(K, v.DRIVER_READY, query=False, reason="sh has no query mode")])
+    assert machines.state(K) == "ready"
+    assert machines.get(K).query_unavailable == "sh has no query mode"
+
+
+def test_a_restarted_kernel_serves_queries_again_and_a_failed_restart_says_why() -> None:
+    start = [obs(K, v.RUNNER_STARTED), obs(K, v.DRIVER_READY, query=True),
+             obs(K, v.KERNEL_DIED, reason="heartbeat lost")]
+    machines, _ = drive([*start, obs(K, v.KERNEL_RESTARTED)])
+    assert (machines.state(K), machines.get(K).query_unavailable) == ("ready", None)
+    machines, _ = drive([*start, obs(K, v.KERNEL_RESTART_FAILED, reason="no memory")])
+    assert (machines.state(K), machines.get(K).query_unavailable) == ("failed", "no memory")

@@ -96,8 +96,8 @@ def test_a_dead_kernel_is_restarted_and_the_run_says_so(runner: RunnerProcess) -
     db = sqlite3.connect(runner.log_path)
     states = [r[0] for r in db.execute(
         "SELECT to_state FROM events WHERE source='kernel' AND kind='transition' ORDER BY seq")]
-    assert "unhealthy" in states
-    assert states[states.index("unhealthy") + 1] == "running"
+    assert "restarting" in states
+    assert states[states.index("restarting") + 1] == "ready"
 
 
 def test_interrupt_while_waiting_for_input_ends_the_run_and_the_next_one_works(

@@ -77,7 +77,7 @@ def test_a_real_session_replays_and_survives_a_transcript_round_trip(
     session = conn.execute("SELECT id FROM sessions").fetchone()[0]
     report = replay_session(conn, session)
     assert report.ok, report.divergence
-    assert report.timelines["kernel"][-1] == ("stopped", "terminated")
+    assert report.timelines["kernel"][-1] == ("stopped", "stopped")
     out = tmp_path / "session.jsonl"
     count = export(conn, session, out)
     header, recorded = load(out)

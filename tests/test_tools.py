@@ -38,20 +38,6 @@ def health_story(path: Path) -> None:
     log.close()
 
 
-def test_inspect_health_tells_when_and_why_a_model_went_unhealthy(tmp_path: Path) -> None:
-    log = tmp_path / "events.sqlite3"
-    health_story(log)
-    out = tool("tools.inspect", "--log", str(log), "--format", "json", "health")
-    assert out.returncode == 0, out.stderr
-    rows = json.loads(out.stdout)
-    moves = [(r["to_state"], r["reason"]) for r in rows if r["kind"] == "transition"]
-    assert moves == [("undetermined", None), ("healthy", None),
-                     ("unhealthy", "connection refused")]
-    assert [r["latency_ms"] for r in rows if r["name"] == "ProbeFailed"] == [1000.0, 0.4]
-    picture = tool("tools.inspect", "--log", str(log), "health", "--format", "picture")
-    assert "llm: [UNDETERMINED]+[HEALTHY]xx[UNHEALTHY]" in picture.stdout  # README's form
-
-
 def test_replay_exit_codes_say_match_divergence_or_bad_input(tmp_path: Path) -> None:
     log = tmp_path / "events.sqlite3"
     health_story(log)
@@ -77,17 +63,3 @@ def test_a_transcript_exported_and_imported_elsewhere_replays(tmp_path: Path) ->
     assert tool("tools.replay", "offline", "--log", str(copy)).returncode == 0
     again = tool("tools.transcript", "import", str(out), "--log", str(copy))
     assert again.returncode == 2 and "already" in again.stderr
-
-
-def test_inspect_events_shows_one_stream_with_payload_sizes(tmp_path: Path) -> None:
-    log = EventLog(tmp_path / "events.sqlite3")
-    log.open_session(kernel_id="k", language="python")
-    log.append(Event("run:1", "input", "code", b"print('hi')"))
-    log.append(Event("run:2", "input", "code", b"other"))
-    log.close()
-    out = tool("tools.inspect", "events", "--log", str(log.path), "--source", "run:1")
-    assert out.returncode == 0, out.stderr
-    header, row = out.stdout.splitlines()
-    assert header.split() == ["seq", "wall", "source", "kind", "name", "from_state", "to_state",
-                              "data"]
-    assert "run:1" in row and "<11 bytes>" in row

@@ -95,7 +95,6 @@ def main() -> int:
         inspect_tool.main(["--log", log, "timeline"])
         say("the model's health history (tools.inspect health)")
         inspect_tool.main(["--log", log, "health"])
-        inspect_tool.main(["--log", log, "--format", "picture", "health"])
         transcript = str(Path(tmp) / "session.jsonl")
         say("its transcript, a file to attach to a ticket (tools.transcript export)")
         transcript_tool.main(["export", "--log", log, "--out", transcript])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 import orjson
 import sqlite_utils
 
+from transcripts import schema
 from transcripts.events import Event, Payload
 
 
@@ -25,12 +27,79 @@ class Recorded:
     event: Event
 
 
+class NotALog(ValueError):
+    """The file exists but is not a krunner event log."""
+
+
 def open_readonly(path: str | Path) -> sqlite3.Connection:
     """A connection that cannot write (readers never touch the events table)."""
+    return open_log(path).conn
+
+
+@dataclass(slots=True)
+class LogFile:
+    """A log opened for reading, and what a reader should know about how it was opened."""
+
+    path: Path
+    conn: sqlite3.Connection
+    immutable: bool  # the folder cannot be written: read as a frozen file, its -wal unread
+    notes: list[str]
+
+
+def open_log(path: str | Path) -> LogFile:
+    """Open a log read-only: `mode=ro` (a running runner may keep writing it), or `immutable`
+    where the folder cannot be written (read-only media), which SQLite needs to read a WAL
+    file without its shared-memory index. Missing files and files that are not logs raise."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no event log at {path}")
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    if not path.is_file():
+        raise NotALog(f"{path} is not a file, so not an event log")
+    immutable = not _writable_folder(path.parent)
+    conn = _connect(path, immutable)
+    try:
+        _check_tables(conn, path)
+    except sqlite3.OperationalError:
+        if immutable:
+            raise
+        conn.close()  # e.g. the -shm cannot be made: read it as a frozen file
+        immutable = True
+        conn = _connect(path, immutable)
+        _check_tables(conn, path)
+    schema.ensure_views(conn)
+    notes = []
+    wal = path.with_name(path.name + "-wal")
+    if immutable and wal.exists() and wal.stat().st_size > 0:
+        notes.append(f"{path} is on read-only media and its {wal.name} cannot be read there: "
+                     "the latest events may be missing; copy both files to a writable folder")
+    return LogFile(path, conn, immutable, notes)
+
+
+def _connect(path: Path, immutable: bool) -> sqlite3.Connection:
+    flags = "immutable=1" if immutable else "mode=ro"
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True,
+                           check_same_thread=False)
+
+
+def _writable_folder(folder: Path) -> bool:
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return False
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
+def _check_tables(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        names = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as e:
+        if "not a database" in str(e) or "malformed" in str(e):
+            raise NotALog(f"{path} is not an event log ({e})") from None
+        raise
+    if not {"sessions", "events"} <= names:
+        raise NotALog(f"{path} is an SQLite file but not an event log (no sessions and "
+                      "events tables)")
 
 
 def query(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

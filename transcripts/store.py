@@ -170,6 +170,8 @@ class EventLog:
             self._conn.execute("UPDATE sessions SET ended_wall = ? WHERE id = ?",
                                (time.time(), self.session))
             self._conn.execute("COMMIT")
+            # the main file alone now holds everything: a copy without its -wal is complete
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error:
             self._rollback()
         self._conn.close()

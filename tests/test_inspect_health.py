@@ -1,0 +1,101 @@
+"""`inspect health`: figures checked against a timeline the test controls; the picture."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from PIL import Image
+
+from tests.stories import flapping_model, write_log
+from tests.tooling import tool
+from tools.inspect.picture import COLOURS
+
+T0 = 1_700_000_000.0
+
+
+def test_health_sums_up_uptime_flaps_recovery_and_probes(tmp_path: Path) -> None:
+    log = tmp_path / "events.sqlite3"
+    write_log(log, flapping_model(T0))
+    out = tool("tools.inspect", "health", "--log", str(log), "--format", "json", "--utc")
+    assert out.returncode == 0, out.stderr
+    [s] = json.loads(out.stdout)
+    assert s["model"] == "llm" and len(s["session"]) == 32 and s["log"] == str(log)
+    # healthy 1..12, 20..31, 35..40 = 27 s; unhealthy 12..20, 31..35 = 12 s
+    assert s["uptime_pct"] == round(100 * 27 / 39, 3)
+    assert s["flaps"] == 2 and s["recoveries"] == 2
+    assert s["mttr_s"] == 6.0 and s["longest_unhealthy_s"] == 8.0
+    assert s["time_in_state_s"]["healthy"] == 27.0
+    assert s["time_in_state_s"]["unhealthy"] == 12.0
+    assert s["first_verdict"] == "2023-11-14T22:13:21.000+00:00"
+    assert s["until"] == "2023-11-14T22:14:00.000+00:00"
+    # 25 passes of 1..25 ms, five failures of 900 ms, one of 1000 ms: nearest rank
+    assert s["probes"] == {"count": 31, "failed": 6}
+    assert s["probe_latency_ms"] == {"p50": 16.0, "p99": 1000.0}
+    assert [(f["class"], f["count"]) for f in s["failures_by_class"]] == [
+        ("connection refused", 3), ("status 500", 2), ("timeout", 1)]
+    moves = [(m["to_state"], m["reason"]) for m in s["transitions"]]
+    assert moves == [("undetermined", None), ("healthy", None),
+                     ("unhealthy", "connection refused"), ("healthy", None),
+                     ("unhealthy", "status 500, expected 200"), ("healthy", None),
+                     ("stopped", None)]
+    assert s["transitions"][2]["wall"] == "2023-11-14T22:13:32.000+00:00"
+    assert len(s["last_probes"]) == 20
+    assert s["last_probes"][-1]["latency_ms"] == 25.0
+    every = json.loads(tool("tools.inspect", "health", "--log", str(log), "--format", "json",
+                            "--probes", "all").stdout)
+    assert len(every[0]["last_probes"]) == 31
+
+
+def test_health_as_a_table_with_dated_zoned_times(tmp_path: Path) -> None:
+    log = tmp_path / "events.sqlite3"
+    write_log(log, flapping_model(T0))
+    out = tool("tools.inspect", "--log", str(log), "health", "--utc",
+               env={"COLUMNS": "100"})
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "uptime       69.23 %   flaps 2   recoveries 2\n" in text
+    assert "to recover   mean 6.0 s   longest unhealthy 8.0 s" in text
+    assert "2023-11-14T22:13:32.000+00:00  healthy       unhealthy" in text
+    assert "connection refused ×3 · status 500 ×2 · timeout ×1" in text
+    assert "last 20 probes" in text
+    assert max(len(line) for line in text.splitlines() if "log " not in line) <= 100
+    local = tool("tools.inspect", "--log", str(log), "health", env={"TZ": "Asia/Tokyo"})
+    assert "2023-11-15T07:13:32.000+09:00" in local.stdout
+
+
+def test_the_picture_has_a_band_per_model_coloured_by_state(tmp_path: Path) -> None:
+    log = tmp_path / "events.sqlite3"
+    write_log(log, [*flapping_model(T0), *flapping_model(T0, "model:embedder")])
+    svg, png = tmp_path / "h.svg", tmp_path / "h.png"
+    assert tool("tools.inspect", "--log", str(log), "health", "--utc", "--picture",
+                str(svg)).returncode == 0
+    root = ET.parse(svg).getroot()  # a valid SVG document
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "llm" in texts and "embedder" in texts
+    assert any(t and t.startswith("unhealthy: connection refused") for t in texts)
+    assert any(t and "2023-11-14" in t for t in texts)  # the axis has dates
+    fills = [r.get("fill") for r in root.iter("{http://www.w3.org/2000/svg}rect")]
+    assert fills.count(COLOURS["unhealthy"]) >= 4  # two stretches per model (and legend)
+    assert tool("tools.inspect", "--log", str(log), "health", "--picture", str(png)
+                ).returncode == 0
+    image = Image.open(png)
+    assert image.format == "PNG" and image.width == 1100
+    colours = {c for _, c in image.convert("RGB").getcolors(1 << 20)}
+    for state in ("healthy", "unhealthy", "undetermined"):
+        assert _rgb(COLOURS[state]) in colours
+    bad = tool("tools.inspect", "--log", str(log), "health", "--picture", str(tmp_path / "x.gif"))
+    assert bad.returncode == 2 and ".svg or .png" in bad.stderr
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def test_an_unknown_model_names_the_models_there_are(tmp_path: Path) -> None:
+    log = tmp_path / "events.sqlite3"
+    write_log(log, flapping_model(T0))
+    out = tool("tools.inspect", "--log", str(log), "health", "--model", "gpt")
+    assert out.returncode == 2
+    assert "no model service 'gpt' recorded; models recorded: llm" in out.stderr

@@ -1,0 +1,5 @@
+"""`krunner-inspect`: read event logs (see `tools.inspect.cli`)."""
+
+from tools.inspect.cli import main
+
+__all__ = ["main"]
