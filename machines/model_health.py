@@ -89,7 +89,7 @@ class ModelHealth(Lifecycle):
             self.successes = 0
             self.last_reason = f"the model process exited with code {data.get('exit_code')}"
         elif trigger == "stop":
-            self.last_reason = data.get("reason") or "the model service was stopped"
+            self.last_reason = data.get("reason")
 
     def describe(self, trigger: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
         if trigger == "configured":
