@@ -33,10 +33,16 @@ class Config:
     output_port: int
     record_output_limit: int
     own_state_dir: bool  # a private temporary folder, removed at exit
+    terminal_in_port: int = 2002  # git runtime: SUB socket for keystrokes (PROTOCOL §8)
+    terminal_out_port: int = 2003  # git runtime: PUB socket for screen output
 
 
 def _env_path(name: str, default: str) -> Path:
     return Path(os.environ.get(name, default))
+
+
+def _env_port(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
 
 
 def parse_args(argv: list[str] | None = None) -> Config:
@@ -59,6 +65,12 @@ def parse_args(argv: list[str] | None = None) -> Config:
                    help="PULL port (default 2000; 0: any free port)")
     p.add_argument("--output-port", type=int, default=None,
                    help="PUSH port (default 2001; 0: any free port)")
+    p.add_argument("--terminal-in-port", type=int,
+                   default=_env_port("KRUNNER_TERMINAL_IN_PORT", 2002),
+                   help="git runtime: SUB port for keystrokes (default 2002; 0: any free port)")
+    p.add_argument("--terminal-out-port", type=int,
+                   default=_env_port("KRUNNER_TERMINAL_OUT_PORT", 2003),
+                   help="git runtime: PUB port for screen output (default 2003; 0: any free port)")
     p.add_argument("--record-output-limit", type=int,
                    default=int(os.environ.get("KRUNNER_RECORD_OUTPUT_LIMIT", 8 << 20)),
                    help="bytes of output recorded in the log per run (default 8 MiB)")
@@ -78,6 +90,8 @@ def parse_args(argv: list[str] | None = None) -> Config:
         output_port=ports.get("replout", 2001) if a.output_port is None else a.output_port,
         record_output_limit=a.record_output_limit,
         own_state_dir=not chosen,
+        terminal_in_port=a.terminal_in_port,
+        terminal_out_port=a.terminal_out_port,
     )
 
 

@@ -36,12 +36,14 @@ from runner.logsink import install_logging
 from runner.outbox import SEND_HWM, Outbox
 from runner.runs import Runs
 from runner.services import Services
+from runner.term_registry import register_term_drivers
 from runner.user_input import UserInputServer, install_hook
 from transcripts.events import KERNEL, OBSERVATION, REJECTED, TRANSITION, Event, stamped
 from transcripts.location import resolve_log_path
 from transcripts.store import EventLog
 
 VERSION = "0.1.0"
+register_term_drivers()
 log = logging.getLogger("krunner")
 
 
@@ -58,6 +60,7 @@ class Runner:
         self.log = EventLog(resolve_log_path(config.log_path), on_degraded=self._log_degraded)
         self.machines = Machines(self._on_machine)
         self.driver: Driver = driver_for(config.lang, config.runtime_path, self.paths.work_dir)
+        self.driver.attach(self)
         self.runtime_path = self.driver.runtime
         self.child_env: dict[str, str] = {}
         self.query_settled = asyncio.Event()  # kernel ready or failed (its effects set it)

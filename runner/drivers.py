@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runner.kernel_errors import InputSource, OutputSink
 
@@ -47,6 +47,9 @@ class Driver:
     def env(self) -> dict[str, str]:
         """Extra variables every child of this language gets."""
         return {}
+
+    def attach(self, runner: Any) -> None:
+        """Hook for drivers that need more of the runner (its config, `emit`) than `start`."""
 
     def step(self, op: str, command: str) -> Step:
         """Resolve a clean/build/exec payload; `*` means the language's heuristic."""

@@ -19,6 +19,7 @@ TOOLCHAINS: dict[str, str] = {
     "g++": "g++",
     "make": "make",
     "git": "git",
+    "bash": "bash",
     "tmux": "tmux",
     "dropbear": "dropbear-bin",
     "dropbearkey": "dropbear-bin",

@@ -1,0 +1,257 @@
+"""The `git` runtime: a user's shell on a real pty, typed at over ZeroMQ, watched, restarted."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import zmq
+
+from tests.conftest import RunnerProcess, free_port, gone
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("git") is None,
+                                reason="the git runtime tests need bash and git")
+
+
+class Screen:
+    """The viewer's side: PUB keystrokes to the runner's SUB, SUB to the runner's PUB."""
+
+    def __init__(self, keys_port: int, screen_port: int) -> None:
+        self._ctx = zmq.Context()
+        self._keys = self._ctx.socket(zmq.PUB)
+        self._keys.connect(f"tcp://127.0.0.1:{keys_port}")
+        self._screen = self._ctx.socket(zmq.SUB)
+        self._screen.setsockopt(zmq.SUBSCRIBE, b"")
+        self._screen.connect(f"tcp://127.0.0.1:{screen_port}")
+        self.seen = b""
+
+    def close(self) -> None:
+        self._ctx.destroy(linger=0)
+
+    def read_until(self, pattern: bytes, timeout: float = 20.0) -> re.Match[bytes]:
+        """Screen output until `pattern` shows (kept in `seen`); fails the test on timeout."""
+        deadline = time.monotonic() + timeout
+        while (found := re.search(pattern, self.seen)) is None:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{pattern!r} never showed; the screen had {self.seen[-500:]!r}"
+            if self._screen.poll(int(min(left, 0.2) * 1000)):
+                self.seen += self._screen.recv()
+        self.seen = self.seen[found.end():]
+        return found
+
+    def type_until(self, keys: bytes, pattern: bytes, timeout: float = 20.0) -> re.Match[bytes]:
+        """Type `keys`, again each second until `pattern` shows (PUB drops what it sends
+        before the subscription reaches the runner)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._keys.send(keys)
+            try:
+                return self.read_until(pattern, timeout=min(1.0, deadline - time.monotonic()))
+            except AssertionError:
+                if time.monotonic() >= deadline:
+                    raise
+
+    def type(self, keys: bytes) -> None:
+        self._keys.send(keys)
+
+
+def _rows(runner: RunnerProcess, sql: str) -> list[tuple]:
+    db = sqlite3.connect(runner.log_path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def _wait_rows(runner: RunnerProcess, sql: str, count: int, timeout: float = 20.0
+               ) -> list[tuple]:
+    deadline = time.monotonic() + timeout
+    while len(rows := _rows(runner, sql)) < count:
+        assert time.monotonic() < deadline, f"the log never had {count} rows for {sql}"
+        time.sleep(0.05)
+    return rows
+
+
+@pytest.fixture
+def git_runner(runner_factory: Callable[..., RunnerProcess]
+               ) -> Iterator[tuple[RunnerProcess, Screen]]:
+    keys_port, screen_port = free_port(), free_port()
+    runner = runner_factory("git", "--terminal-in-port", str(keys_port),
+                            "--terminal-out-port", str(screen_port),
+                            env={"SHELL": "/bin/bash"})
+    screen = Screen(keys_port, screen_port)
+    runner.client().status()
+    yield runner, screen
+    screen.close()
+
+
+def test_the_git_runtime_starts_and_a_typed_command_runs_in_a_real_terminal(
+        git_runner: tuple[RunnerProcess, Screen]) -> None:
+    runner, screen = git_runner
+    assert runner.client().query("%ping").stdout == "pong!"  # the original failed at start
+    screen.type_until(b"echo $((6*7))x\n", rb"42x")
+    tty = screen.type_until(b"tty; echo done$((1+1))\n", rb"(/dev/pts/\d+)\r\ndone2")
+    ((started,),) = _rows(runner, "SELECT data FROM events WHERE name = 'ShellStarted'")
+    assert json.loads(started)["tty"].encode() == tty.group(1)
+    ((ready,),) = _rows(runner, "SELECT json_extract(data, '$.query') FROM events "
+                                "WHERE name = 'DriverReady'")
+    assert ready == 1
+
+
+def test_ctrl_c_reaches_the_foreground_job_through_the_terminal(
+        git_runner: tuple[RunnerProcess, Screen], tmp_path: Path) -> None:
+    _, screen = git_runner
+    pid_file = tmp_path / "sleep.pid"
+    screen.type_until(f"sh -c 'echo $$ > {pid_file}; exec sleep 300'\n".encode(), rb"sleep 300")
+    deadline = time.monotonic() + 20
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    screen.type(b"\x03")  # the pty's line discipline turns it into SIGINT for the job
+    assert gone(int(pid_file.read_text()), within=10)
+    screen.type_until(b"echo back$((2+3))\n", rb"back5")
+
+
+def test_a_killed_shell_restarts_and_says_restarting(
+        git_runner: tuple[RunnerProcess, Screen]) -> None:
+    runner, screen = git_runner
+    first = int(screen.type_until(b"echo pid=$$.\n", rb"pid=(\d+)\.").group(1))
+    os.kill(first, signal.SIGKILL)
+    screen.read_until(rb"Restarting\.\.\.\r\n")
+    second = int(screen.type_until(b"echo pid=$$.\n", rb"pid=(\d+)\.").group(1))
+    assert second != first
+    exited = _wait_rows(runner, "SELECT data FROM events WHERE name = 'ShellExited'", 1)
+    assert json.loads(exited[0][0])["pid"] == first
+    assert json.loads(exited[0][0])["exit_code"] == -signal.SIGKILL
+    assert _rows(runner, "SELECT count(*) FROM events WHERE name = 'ShellRestarted'")[0][0] == 1
+    assert runner.client().query("%ping").exit_code == 0  # queries still answered
+
+
+def test_resize_changes_what_programs_in_the_terminal_see(
+        git_runner: tuple[RunnerProcess, Screen]) -> None:
+    runner, screen = git_runner
+    result = runner.client().query("%resize 30 100")
+    assert (result.exit_code, result.stdout) == (
+        0, "OK; terminal resized to 30 lines and 100 columns")
+    screen.type_until(b"stty size\n", rb"[\r\n]30 100\r\n")
+
+
+def test_each_query_gets_exactly_one_finished(git_runner: tuple[RunnerProcess, Screen]
+                                              ) -> None:
+    runner, _ = git_runner
+    client = runner.client()
+    assert client.query("%ping").exit_code == 0
+    assert client.query("%resize 24 80").exit_code == 0
+    client.send("status")
+    assert client.recv(timeout=10)[0] == "status"  # no stray `finished` was waiting
+    runner.stop()
+    finished = _rows(runner, "SELECT source, count(*) FROM events WHERE kind = 'output' "
+                             "AND name = 'finished' GROUP BY source")
+    assert [n for _, n in finished] == [1, 1]
+
+
+def test_bad_commands_get_an_answer_and_the_runner_stays(
+        git_runner: tuple[RunnerProcess, Screen]) -> None:
+    runner, _ = git_runner
+    client = runner.client()
+    plain = client.query("ls")
+    assert (plain.exit_code, plain.stderr) == (127, "Invalid command.\n")
+    for bad in ("%resize x y", "%resize 3", "%nope", "%show tree .", "%ping 'unclosed"):
+        result = client.query(bad)
+        assert result.exit_code == 2, bad
+        assert "usage: %ping" in result.stderr, bad
+    assert client.query("%ping").stdout == "pong!"
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.com",
+           "GIT_COMMITTER_NAME": "Bob", "GIT_COMMITTER_EMAIL": "bob@example.com"}
+    return subprocess.run(["git", "-C", str(repo), *args], env=env, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(git_runner: tuple[RunnerProcess, Screen]) -> Path:
+    """A repository with a side branch merged back: main <- feature (two commits)."""
+    path = git_runner[0].work_dir / "repo"
+    path.mkdir()
+    _git(path, "init", "-q", "-b", "main")
+    for n, branch in ((1, "main"), (2, "feature"), (3, "feature")):
+        if n == 2:
+            _git(path, "checkout", "-q", "-b", "feature")
+        (path / f"f{n}").write_text(str(n))
+        _git(path, "add", ".")
+        _git(path, "commit", "-q", "-m", f"commit {n} || on {branch}")
+    _git(path, "checkout", "-q", "main")
+    _git(path, "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+    return path
+
+
+def test_show_graph_sends_the_commit_graph_as_gitgraph_media(
+        git_runner: tuple[RunnerProcess, Screen], repo: Path) -> None:
+    runner, _ = git_runner
+    result = runner.client().query(f"%show graph {repo}")
+    assert result.exit_code == 0
+    (media,) = result.media
+    assert media["type"] == "application/vnd.sorna.gitgraph"
+    commits = media["data"]
+    assert [c["message"] for c in commits] == [
+        "commit 1 || on main", "commit 2 || on feature", "commit 3 || on feature",
+        "merge feature"]
+    short = {c["message"]: c["oid"] for c in commits}
+    assert _git(repo, "rev-parse", "--short", "HEAD") == short["merge feature"]
+    root, second, third, merge = commits
+    assert root["parent_ids"] == [] and root["branch"] == "main"
+    assert second["parent_ids"] == [root["oid"]]
+    assert merge["parent_ids"] == [root["oid"], third["oid"]]  # main first, then feature
+    assert (merge["branch"], third["branch"]) == ("main", "feature")
+    assert merge["parent_branches"] == [root["branch"], "feature"]
+    assert {c["author"] for c in commits} == {"Ada"}
+
+
+def test_show_graph_of_dot_is_the_shells_current_folder(
+        git_runner: tuple[RunnerProcess, Screen], repo: Path) -> None:
+    runner, screen = git_runner
+    screen.type_until(f"cd {repo}; echo in$((4+4))\n".encode(), rb"in8")
+    result = runner.client().query("%show graph .")
+    assert result.exit_code == 0
+    assert len(result.media[0]["data"]) == 4
+    elsewhere = runner.client().query(f"%show graph {repo.parent}")  # not a repository
+    assert elsewhere.exit_code == 128
+    assert "not a git repository" in elsewhere.stderr
+
+
+def test_ports_move_by_environment_and_shutdown_leaves_no_process(
+        runner_factory: Callable[..., RunnerProcess], tmp_path: Path) -> None:
+    keys_port, screen_port = free_port(), free_port()
+    runner = runner_factory("git", env={"SHELL": "/bin/bash",
+                                        "KRUNNER_TERMINAL_IN_PORT": str(keys_port),
+                                        "KRUNNER_TERMINAL_OUT_PORT": str(screen_port)})
+    screen = Screen(keys_port, screen_port)
+    try:
+        runner.client().status()
+        pids = tmp_path / "pids"
+        screen.type_until(f"sleep 301 & echo $! >> {pids}; echo $$ >> {pids}; "
+                          "nohup sleep 302 >/dev/null 2>&1 & echo $! >> {pids}; "
+                          "echo started$((1+1))\n".replace("{pids}", str(pids)).encode(),
+                          rb"started2")
+        screen.type(b"sleep 303\n")
+        assert runner.stop() == 0
+        recorded = [int(p) for p in pids.read_text().split()]
+        assert len(set(recorded)) == 3
+        for pid in recorded:
+            assert gone(pid), f"process {pid} outlived the runner"
+        bound = _rows(runner, "SELECT data FROM events WHERE name = 'TerminalBound'")
+        assert json.loads(bound[0][0]) == {"keystrokes": keys_port, "screen": screen_port}
+        assert "Traceback" not in runner.stderr_text()
+    finally:
+        screen.close()
