@@ -56,7 +56,7 @@ def states(log: Path, source: str) -> list[str]:
 def model_entry(model_dir: Path, port: int, command: list[str] | None = None,
                 name: str = "llm", **check: object) -> dict[str, Any]:
     model_dir.mkdir(parents=True, exist_ok=True)
-    health = {"path": "/health", "max_retries": 2, "max_wait_time": 0.3, **check}
+    health = {"path": "/health", "max_retries": 30, "max_wait_time": 0.3, **check}
     return {"name": name, "model_path": str(model_dir),
             "service": {"start_command": command or [*HEALTH_SERVER, str(port)], "port": port,
                         "health_check": health}}

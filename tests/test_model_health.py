@@ -56,7 +56,7 @@ def test_the_model_process_exiting_is_unhealthy_at_once_and_it_is_restarted(
     killed_at = time.monotonic()
     os.kill(first, signal.SIGKILL)
     assert next_message(client, "model-service-status", timeout=10) == UNHEALTHY
-    assert time.monotonic() - killed_at < 2.0
+    assert time.monotonic() - killed_at < 4.0  # ten failed probes would take 50 s
     assert next_message(client, "model-service-status", timeout=30) == HEALTHY  # restarted
     pids = spawned_pids(runner.log_path, f"service:llm-{port}")
     assert len(pids) == 2 and pids[0] == first
@@ -103,7 +103,7 @@ def test_one_hung_server_delays_no_other_models_probes(runner: RunnerProcess,
     hung = model_entry(tmp_path / "a", hung_port, name="hung", path="/hang", max_wait_time=2,
                        max_retries=100)
     good = model_entry(tmp_path / "b", good_port, name="good", max_wait_time=0.2,
-                       max_retries=3)
+                       max_retries=1000)
     assert _start(runner, hung) == {"status": "started"}
     assert _start(runner, good) == {"status": "started"}
     assert next_message(client, "model-service-status",
@@ -112,7 +112,9 @@ def test_one_hung_server_delays_no_other_models_probes(runner: RunnerProcess,
     rows = wait_rows(runner.log_path, "SELECT mono FROM events WHERE source = 'model:good' "
                      "AND name = 'ProbeSucceeded' ORDER BY seq", count=15)
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(rows)]
-    assert max(gaps) < 0.2 * 2, gaps  # the good model's probes keep their period
+    # a probe waiting behind the hung one would wait its 2 s timeout; on a loaded machine
+    # the good model's 0.2 s period may stretch a little, never to that
+    assert max(gaps) < 1.0, gaps
     failed = wait_rows(runner.log_path, "SELECT json_extract(data, '$.reason') FROM events "
                        "WHERE source = 'model:hung' AND name = 'ProbeFailed'")
     assert "timed out after 2 s" in failed[0][0]

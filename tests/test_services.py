@@ -92,7 +92,8 @@ def test_a_model_becomes_healthy_then_unhealthy_when_its_server_dies(
         runner: RunnerProcess, tmp_path: Path) -> None:
     client = runner.client()
     port = free_port()
-    reply = client.start_model_service(_model(tmp_path, port, [*HTTP_SERVER, str(port)]))
+    reply = client.start_model_service(_model(tmp_path, port, [*HTTP_SERVER, str(port)],
+                                              max_retries=30))
     assert reply == {"status": "started"}
     assert _status(client) == {"model_name": "llm", "is_healthy": True}
     pid = _model_pid(runner)

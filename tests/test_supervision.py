@@ -126,7 +126,9 @@ def _crashing(delay: float, code: int) -> dict:
 
 def test_a_crash_loop_ends_fatal_visible_in_inspect_and_a_new_start_revives_it(
         runner_factory) -> None:
-    r = _runner_with(runner_factory, {"loop": _crashing(0.1, 3)})
+    # each run lasts 0.3 s after binding: within the 3 s start window however loaded the machine
+    r = _runner_with(runner_factory, {"loop": _crashing(0.3, 3)},
+                     env={"KRUNNER_SERVICE_START_WINDOW": "3"})
     client = r.client()
     port = free_port()
     assert client.start_service("loop", port) == {"status": "started"}
@@ -156,7 +158,7 @@ def test_an_expected_exit_after_a_good_run_is_not_restarted(runner_factory) -> N
 
 def test_a_start_during_backoff_answers_running_and_starts_no_second_copy(
         runner_factory) -> None:
-    r = _runner_with(runner_factory, {"slow": _crashing(0.1, 1)},
+    r = _runner_with(runner_factory, {"slow": _crashing(0.3, 1)},
                      env={"KRUNNER_SERVICE_BACKOFF_BASE": "2", "KRUNNER_SERVICE_BACKOFF_MAX": "2"})
     client = r.client()
     port = free_port()
