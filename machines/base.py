@@ -1,4 +1,9 @@
-"""What every machine shares: one sink for every move, rejection instead of exceptions."""
+"""What every machine shares: one sink for every move, rejection instead of exceptions.
+
+`Lifecycle` builds a `transitions` machine from a subclass's STATES and TRANSITIONS tables;
+`fire` is the one way a machine moves. Pure: no I/O, no asyncio, no clocks; the machines
+import nothing of the project outside `machines`.
+"""
 
 from __future__ import annotations
 
@@ -81,6 +86,7 @@ class Lifecycle:
                                        {"reason": f"{trigger!r} is not valid in {before!r}"}))
             return
         if self.state != before:
+            self.entered(trigger, args)
             self._sink(Transitioned(self.source, trigger, before, self.state,
                                     self.describe(trigger, args)))
 
@@ -88,6 +94,9 @@ class Lifecycle:
 
     def note(self, trigger: str, data: Mapping[str, Any]) -> None:
         """Update counters from the event before the trigger is applied."""
+
+    def entered(self, trigger: str, data: Mapping[str, Any]) -> None:
+        """Update what the new state implies, after a move and before it is reported."""
 
     def describe(self, trigger: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
         """What the transition event carries besides trigger, from and to."""

@@ -13,7 +13,7 @@ from machines.base import Lifecycle, Sink, Transitioned, TriggerRejected
 from machines.events import INPUT, KERNEL, OBSERVATION, Event, stream_kind
 from machines.kernel import Kernel
 from machines.model_health import ModelHealth
-from machines.run import Run
+from machines.run import FINAL, LastBuild, Run
 from machines.service import Service
 
 # (stream kind, event kind, event name) -> trigger
@@ -49,7 +49,7 @@ ROUTES: dict[tuple[str, str, str], str] = {
     ("model", OBSERVATION, v.MODEL_STOPPED): "stop",
 }
 
-RUN_FINAL = frozenset({"finished", "interrupted", "failed"})
+RUN_FINAL = frozenset(FINAL)
 
 # The trigger that brings a machine of each kind into being.
 CREATORS = {"kernel": "started", "run": "submitted", "service": "start", "model": "configured"}
@@ -62,7 +62,7 @@ class Machines:
         self._sink = sink
         self._machines: dict[str, Lifecycle] = {}
         self._spare_runs: list[Run] = []
-        self.build_ok = True  # the last build's verdict, for the exec-skip rule
+        self._last_build = LastBuild()  # what the runs of this session share
 
     def consume(self, event: Event) -> None:
         kind = stream_kind(event.source)
@@ -77,12 +77,9 @@ class Machines:
                 return
             machine = self._machines[event.source] = self._create(kind, event)
         data = event.data if type(event.data) is dict else None
-        if kind == "run" and trigger == "start":
-            data = {**(data or {}), "build_ok": self.build_ok}
         before = machine.state
         machine.fire(trigger, data)
         if kind == "run" and machine.state != before and machine.state in RUN_FINAL:
-            self._track_build(machine)  # type: ignore[arg-type]
             del self._machines[event.source]  # ended runs take no more triggers
             self._spare_runs.append(machine)  # type: ignore[arg-type]
 
@@ -91,18 +88,12 @@ class Machines:
         if kind == "run":
             if self._spare_runs:
                 return self._spare_runs.pop().reuse(event.source, event.name)
-            return Run(event.source, sink, op=event.name)
+            return Run(event.source, sink, op=event.name, last_build=self._last_build)
         if kind == "service":
             return Service(event.source, sink)
         if kind == "model":
             return ModelHealth(event.source, sink)
         return Kernel(KERNEL, sink)
-
-    def _track_build(self, run: Run) -> None:
-        if run.op == "build":
-            self.build_ok = run.state == "finished" and run.exit_code == 0
-        elif run.op == "exec" and not self.build_ok:
-            self.build_ok = True  # an exec consumes the failed build's verdict (PROTOCOL §5.1)
 
     def state(self, source: str) -> str | None:
         machine = self._machines.get(source)

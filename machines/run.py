@@ -1,22 +1,30 @@
-"""One run: a clean, build, exec or code op from queueing to its one terminal message."""
+"""One run: a clean, build, exec or code op from queueing to its one terminal message.
+
+The table says where a run goes; the model keeps its exit code (the one the terminal message
+carries) and the build-failure rule of PROTOCOL §5.1: an exec dequeued after a failed build
+is not run but ends `failed` with exit code 127, and clears the verdict. Pure: no I/O, no
+clocks, nothing of the project but `machines`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from machines.base import NEW, Lifecycle
 from machines.vocabulary import SKIPPED_EXIT_CODE
 
 WORKING = ["cleaning", "building", "executing", "waiting_input"]
-STATES = [NEW, "queued", *WORKING, "finished", "interrupted", "failed"]
+FINAL = ["finished", "interrupted", "failed"]
+STATES = [NEW, "queued", *WORKING, *FINAL]
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "submitted", "source": NEW, "dest": "queued"},
     {"trigger": "start", "source": "queued", "dest": "executing", "conditions": "executes"},
     {"trigger": "start", "source": "queued", "dest": "cleaning", "conditions": "is_clean"},
     {"trigger": "start", "source": "queued", "dest": "building", "conditions": "is_build"},
-    {"trigger": "start", "source": "queued", "dest": "failed", "conditions": "is_skipped"},
+    {"trigger": "start", "source": "queued", "dest": "failed", "conditions": "after_failed_build"},
     {"trigger": "wait_input", "source": "executing", "dest": "waiting_input"},
     {"trigger": "input", "source": "waiting_input", "dest": "executing"},
     {"trigger": "interrupt", "source": WORKING, "dest": None},
@@ -29,12 +37,22 @@ TRANSITIONS: list[dict[str, Any]] = [
 # each row it rejects costs about as much as the move itself.
 
 
+@dataclass(slots=True)
+class LastBuild:
+    """What a batch leaves for the next exec, shared by the runs of one session."""
+
+    failed: bool = False
+
+
 class Run(Lifecycle):
+    """A run's op, whether it was interrupted, and its exit code once it has ended."""
+
     STATES: ClassVar[list[str]] = STATES
     TRANSITIONS: ClassVar[list[dict[str, Any]]] = TRANSITIONS
 
-    def __init__(self, source: str, sink: Any, op: str) -> None:
+    def __init__(self, source: str, sink: Any, op: str, last_build: LastBuild) -> None:
         self.op = op
+        self.last_build = last_build
         self.interrupted = False
         self.exit_code: int | None = None
         super().__init__(source, sink)
@@ -50,18 +68,25 @@ class Run(Lifecycle):
             self.interrupted = True
         elif trigger == "end":
             self.exit_code = data.get("exit_code")
-        elif trigger == "start" and self.is_skipped(data):
+
+    def entered(self, trigger: str, data: Mapping[str, Any]) -> None:
+        if self.state not in FINAL:
+            return
+        if trigger == "start":  # skipped: the failed build's verdict is used up
             self.exit_code = SKIPPED_EXIT_CODE
+            self.last_build.failed = False
+        elif self.op == "build":
+            self.last_build.failed = not (self.state == "finished" and self.exit_code == 0)
 
     def describe(self, trigger: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
-        if trigger == "start" and self.is_skipped(data):
-            return {"reason": "build failed", "exit_code": SKIPPED_EXIT_CODE}
+        if trigger == "start" and self.state == "failed":
+            return {"reason": "build failed", "exit_code": self.exit_code}
         if trigger == "end":
-            return {"exit_code": data.get("exit_code"), "reason": data.get("reason")}
+            return {"exit_code": self.exit_code, "reason": data.get("reason")}
         return super().describe(trigger, data)
 
     def executes(self, data: Mapping[str, Any]) -> bool:
-        return self.op == "code" or (self.op == "exec" and not self.is_skipped(data))
+        return self.op == "code" or (self.op == "exec" and not self.last_build.failed)
 
     def is_clean(self, data: Mapping[str, Any]) -> bool:
         return self.op == "clean"
@@ -69,8 +94,8 @@ class Run(Lifecycle):
     def is_build(self, data: Mapping[str, Any]) -> bool:
         return self.op == "build"
 
-    def is_skipped(self, data: Mapping[str, Any]) -> bool:
-        return self.op == "exec" and data.get("build_ok") is False
+    def after_failed_build(self, data: Mapping[str, Any]) -> bool:
+        return self.op == "exec" and self.last_build.failed
 
     def has_failed(self, data: Mapping[str, Any]) -> bool:
         return bool(data.get("failed"))

@@ -28,6 +28,7 @@ from machines import vocabulary as v
 from machines.base import Transitioned, TriggerRejected
 from machines.registry import Machines
 from runner import config as cfg
+from runner import durable_log
 from runner.context import Paths, TaskSet
 from runner.drivers import BATCH_ENV, Driver, driver_for
 from runner.effects import kernel as kernel_effects
@@ -39,7 +40,6 @@ from runner.services import Services
 from runner.term_registry import register_term_drivers
 from runner.user_input import UserInputServer, install_hook
 from transcripts.events import KERNEL, OBSERVATION, REJECTED, TRANSITION, Event, stamped
-from transcripts.location import resolve_log_path
 from transcripts.store import EventLog
 
 VERSION = "0.1.0"
@@ -57,7 +57,8 @@ class Runner:
         self.paths: Paths = self._usable_state_dir(config.paths)
         self.started_at = time.monotonic()
         self.tasks = TaskSet()
-        self.log = EventLog(resolve_log_path(config.log_path), on_degraded=self._log_degraded)
+        self.log_place = durable_log.choose(config)
+        self.log = EventLog(self.log_place.path, on_degraded=self._log_degraded)
         self.machines = Machines(self._on_machine)
         self.driver: Driver = driver_for(config.lang, config.runtime_path, self.paths.work_dir)
         self.driver.attach(self)
@@ -109,7 +110,7 @@ class Runner:
         self.log.append(stamped(t.source, TRANSITION, t.trigger, t.data, t.from_state,
                                 t.to_state))
         if t.source.startswith("run:"):
-            self.runs.on_transition(t.source, t.to_state, t.from_state)
+            self.runs.on_transition(t)
         elif t.source == KERNEL:
             kernel_effects.act(self, t)
         else:
@@ -126,7 +127,8 @@ class Runner:
         self.log.open_session(kernel_id=os.environ.get("BACKENDAI_KERNEL_ID", ""),
                               language=self.config.lang, runner_version=VERSION,
                               host=socket.gethostname(), pid=os.getpid())
-        install_logging(self, debug=self.config.debug)
+        install_logging(self, debug=self.config.debug, version=VERSION,
+                        log_place=self.log_place)
         if self.state_dir_problem:
             log.warning("state folder: %s", self.state_dir_problem)
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STARTED,
@@ -236,6 +238,7 @@ class Runner:
         await self.tasks.cancel_all()
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STOPPED, {}))
         self.log.close()
+        durable_log.export_at_exit(self.log_place, self.log.session)
         self.zctx.destroy(linger=0)
         if self.own_state_dir:
             shutil.rmtree(self.paths.state_dir, ignore_errors=True)

@@ -1,49 +1,44 @@
-"""The run queue: clean/build/exec/code one at a time, and what the runner does as runs move.
+"""The run queue: clean/build/exec/code one at a time, and the work each run does.
 
-`on_transition` is the one effect handler of the run machine: entering a working state starts
-the work, entering waiting_input asks the agent, entering a final state sends the one
-terminal message the agent waits for.
+Runs only emit observations (started, input requested, ended with this exit code); the run
+machine decides the states, and `runner/effects/run.py` acts on them (it starts the work
+here and sends the run's one terminal message). This module never sends a terminal message
+and keeps no run state of its own beyond what the work in flight needs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import signal
 from dataclasses import dataclass, field
 
 from machines import vocabulary as v
+from machines.base import Transitioned
 from runner.context import Context
 from runner.drivers import Driver, Step
+from runner.effects import run as run_effects
 from runner.kernel_errors import KernelDied
 from runner.process import GroupProcess
 from transcripts.events import INPUT, KERNEL, OBSERVATION, run_source, stamped
 
-FINAL_MESSAGE = {"clean": "clean-finished", "build": "build-finished", "exec": "finished",
-                 "code": "finished"}
-WORKING_STATES = frozenset({"cleaning", "building", "executing"})
-FINAL_STATES = frozenset({"finished", "interrupted", "failed"})
 INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
 
 
 @dataclass(slots=True, eq=False)
-class Run:
-    """One queued op and what the runner holds for it while it lives."""
+class Job:
+    """One queued op and what the runner holds for its work while it lives."""
 
     id: int
     op: str
     payload: bytes
-    exit_code: int | None = None
-    failure: str | None = None
     proc: GroupProcess | None = None
     answer: asyncio.Future[str] | None = None
     password: bool = False
     output_bytes: int = 0
     recorded_bytes: int = 0
     capped: bool = False
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-    final_sent: bool = False
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # set on its final state
 
     @property
     def source(self) -> str:
@@ -59,16 +54,16 @@ class Runs:
         self._driver = driver
         self._batch_env = batch_env
         self._record_limit = record_limit
-        self._queue: asyncio.Queue[Run] = asyncio.Queue()
-        self._runs: dict[str, Run] = {}
+        self._queue: asyncio.Queue[Job] = asyncio.Queue()
+        self._runs: dict[str, Job] = {}
         self._next_id = 1
         self._early_inputs: collections.deque[str] = collections.deque(maxlen=16)
-        self.current: Run | None = None
+        self.current: Job | None = None
 
     # --- what the front end calls -------------------------------------------------------
-    def submit(self, op: str, payload: bytes) -> Run:
+    def submit(self, op: str, payload: bytes) -> Job:
         """Record the op as the run's first event (creating its machine) and queue it."""
-        run = Run(self._next_id, op, payload)
+        run = Job(self._next_id, op, payload)
         self._next_id += 1
         self._runs[run.source] = run
         self._ctx.emit(stamped(run.source, INPUT, op, payload))
@@ -130,53 +125,40 @@ class Runs:
             self.current = None
             del self._runs[run.source]
 
-    def on_transition(self, source: str, to_state: str, from_state: str) -> None:
-        run = self._runs.get(source)
-        if run is None:
-            return
-        if to_state in WORKING_STATES and from_state == "queued":
-            self._ctx.spawn(self._work(run), owner=run.source)
-        elif to_state == "waiting_input":
-            payload = b"" if run.op == "exec" else json.dumps(
-                {"is_password": run.password}).encode()
-            self._ctx.send(run.source, "waiting-input", payload)
-        elif to_state in FINAL_STATES:
-            code = run.exit_code if run.exit_code is not None else v.SKIPPED_EXIT_CODE
-            self._finish(run, code)
+    # --- the run machine's effects call these -------------------------------------------
+    def on_transition(self, t: Transitioned) -> None:
+        job = self._runs.get(t.source)
+        if job is not None:
+            run_effects.act(self, job, t)
 
-    def _finish(self, run: Run, exit_code: int) -> None:
-        """Send the one terminal message of this run, whatever path got here."""
-        if run.answer is not None and not run.answer.done():
-            run.answer.cancel()  # e.g. interrupted while asking: nobody will answer now
-        if not run.final_sent:
-            run.final_sent = True
-            self._ctx.send(run.source, FINAL_MESSAGE[run.op],
-                           b'{"exitCode": %d}' % exit_code)
-        run.ended.set()
+    def begin(self, job: Job) -> None:
+        self._ctx.spawn(self._work(job), owner=job.source)
 
-    async def _work(self, run: Run) -> None:
+    def send(self, source: str, msg_type: str, payload: bytes) -> None:
+        self._ctx.send(source, msg_type, payload)
+
+    async def _work(self, run: Job) -> None:
+        failure: str | None = None
         try:
-            run.exit_code = await self._perform(run)
+            exit_code = await self._perform(run)
         except KernelDied as e:
-            run.exit_code, run.failure = 1, str(e)
+            exit_code, failure = 1, str(e)
             self._output(run, "stderr", f"\n[krunner] {e}; it is being restarted\n".encode())
         except Exception as e:  # any runner-side failure still ends the run, and says why
-            run.exit_code, run.failure = -1, f"{type(e).__name__}: {e}"
+            exit_code, failure = -1, f"{type(e).__name__}: {e}"
             self._output(run, "stderr", f"[krunner] the {run.op} step could not run: "
-                                        f"{run.failure}\n".encode())
-        self._ctx.emit(stamped(run.source, OBSERVATION, v.RUN_ENDED, {
-            "exit_code": run.exit_code, "failed": run.failure is not None,
-            "reason": run.failure, "output_bytes": run.output_bytes,
-            "recorded_bytes": run.recorded_bytes}))
-        self._finish(run, run.exit_code)  # no-op when the machine already ended it
+                                        f"{failure}\n".encode())
+        self._ctx.emit(stamped(run.source, OBSERVATION, v.RUN_ENDED, v.RunEnded(
+            exit_code=exit_code, failed=failure is not None, reason=failure,
+            output_bytes=run.output_bytes, recorded_bytes=run.recorded_bytes)))
 
-    async def _perform(self, run: Run) -> int:
+    async def _perform(self, run: Job) -> int:
         if run.op == "code":
             return await self._query(run)
         step = self._driver.step(run.op, run.payload.decode("utf-8", "replace"))
         return await self._batch(run, step)
 
-    async def _query(self, run: Run) -> int:
+    async def _query(self, run: Job) -> int:
         await self._ctx.query_settled.wait()
         kernel = self._ctx.machines.get(KERNEL)
         unavailable = kernel.query_unavailable if kernel is not None else None
@@ -192,7 +174,7 @@ class Runs:
             self._output(self.current, "stdout", prompt.encode())
         return await self.ask(is_password) or ""
 
-    async def _batch(self, run: Run, step: Step) -> int:
+    async def _batch(self, run: Job, step: Step) -> int:
         if step.message:
             self._output(run, "stderr", step.message.encode())
         if step.command is None:
@@ -206,7 +188,7 @@ class Runs:
                                {"pid": run.proc.pid, "exit_code": code}))
         return code
 
-    def _output(self, run: Run | None, msg_type: str, payload: bytes) -> None:
+    def _output(self, run: Job | None, msg_type: str, payload: bytes) -> None:
         if run is None:
             return
         run.output_bytes += len(payload)
@@ -219,7 +201,7 @@ class Runs:
                                    {"limit": self._record_limit}))
         self._ctx.send(run.source, msg_type, payload, record=record)
 
-    async def _escalate(self, run: Run) -> None:
+    async def _escalate(self, run: Job) -> None:
         for delay, signum in INTERRUPT_ESCALATION:
             await asyncio.sleep(delay)
             if run.ended.is_set() or run.proc is None:

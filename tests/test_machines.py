@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from machines import run as run_machine
 from machines import vocabulary as v
 from machines.base import Transitioned, TriggerRejected
 from machines.registry import Machines
@@ -135,6 +136,40 @@ def test_a_failed_build_skips_the_next_exec_once_with_127() -> None:
     assert (skipped.to_state, skipped.data) == ("failed", {"reason": "build failed",
                                                            "exit_code": 127})
     assert states(moves, R3) == ["queued", "executing"]
+
+
+def test_an_interrupted_build_also_skips_the_next_exec() -> None:
+    _, moves = drive([
+        inp(R1, "build"), obs(R1, v.RUN_STARTED, op="build"), inp(R1, "interrupt"),
+        obs(R1, v.RUN_ENDED, exit_code=0, failed=False),
+        inp(R2, "exec"), obs(R2, v.RUN_STARTED, op="exec")])
+    assert states(moves, R2) == ["queued", "failed"]
+
+
+def test_every_working_state_can_end_and_no_final_state_can_be_left() -> None:
+    """So the one terminal message (sent on entering a final state) is always sent, once."""
+    rows = run_machine.TRANSITIONS
+    ends = {s for r in rows if r["trigger"] == "end" for s in r["source"]}
+    assert ends == set(run_machine.WORKING)
+    sources = {s for r in rows for s in ([r["source"]] if isinstance(r["source"], str)
+                                         else r["source"])}
+    assert not sources & set(run_machine.FINAL)
+
+
+@pytest.mark.parametrize("events", [
+    [inp(R1, "code"), obs(R1, v.RUN_STARTED, op="code"),
+     obs(R1, v.RUN_ENDED, exit_code=3, failed=False)],
+    [inp(R1, "exec"), obs(R1, v.RUN_STARTED, op="exec"), inp(R1, "interrupt"),
+     obs(R1, v.RUN_ENDED, exit_code=-2, failed=False)],
+    [inp(R1, "code"), obs(R1, v.RUN_STARTED, op="code"),
+     obs(R1, v.RUN_ENDED, exit_code=1, failed=True, reason="kernel died")],
+], ids=["finished", "interrupted", "failed"])
+def test_a_final_transition_carries_the_exit_code_the_terminal_message_sends(
+        events: list[Event]) -> None:
+    _, moves = drive(events)
+    final = moves[-1]
+    assert isinstance(final, Transitioned) and final.to_state in run_machine.FINAL
+    assert final.data["exit_code"] == events[-1].data["exit_code"]
 
 
 def test_invalid_triggers_are_reported_never_raised() -> None:

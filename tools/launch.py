@@ -59,12 +59,13 @@ class RunnerProcess:
 def start_runner(parent: Path, lang: str = "python", *extra: str,
                  env: dict[str, str] | None = None, prefix: tuple[str, ...] = (),
                  files: dict[str, str] | None = None, module: str = "runner",
-                 pick_ports: bool = True) -> RunnerProcess:
+                 pick_ports: bool = True, log: bool = True) -> RunnerProcess:
     """A runner in a fresh folder under `parent`, bound to ports the system picked.
 
     `prefix` goes before the command (e.g. `unshare -m ...` that ends by exec-ing it);
     `files` (paths relative to the runner's folder) are written before it starts;
-    `pick_ports=False` leaves the ports to the runner (its defaults or intrinsic-ports.json).
+    `pick_ports=False` leaves the ports to the runner (its defaults or intrinsic-ports.json);
+    `log=False` leaves the log's place to the runner too (`log_path` is then only a guess).
     """
     home = Path(tempfile.mkdtemp(prefix="runner-", dir=parent))
     for sub in ("work", "config", "service-defs", "state"):
@@ -76,7 +77,8 @@ def start_runner(parent: Path, lang: str = "python", *extra: str,
     argv = [*prefix, sys.executable, "-m", module, lang, sys.executable, *ports,
             "--work-dir", str(home / "work"), "--config-dir", str(home / "config"),
             "--service-defs", str(home / "service-defs"), "--state-dir", str(home / "state"),
-            "--user-input-socket", str(home / "input.sock"), "--log", str(log_path), *extra]
+            "--user-input-socket", str(home / "input.sock"),
+            *(["--log", str(log_path)] if log else []), *extra]
     child_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     with open(home / "runner.stderr", "wb") as stderr:
         proc = subprocess.Popen(argv, cwd=home / "work", env=child_env,

@@ -1,0 +1,66 @@
+"""The run machine's effect table: what the runner does on entering each run state.
+
+Leaving the queue starts the work, waiting_input asks the agent, and a final state sends
+the run's one terminal message, with the exit code the machine recorded. A run's machine
+enters exactly one final state, so this table is the only sender of terminal messages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from machines.base import Transitioned
+from machines.run import FINAL
+from runner.frames import exit_payload
+
+if TYPE_CHECKING:
+    from runner.runs import Job
+
+TERMINAL_MESSAGE = {"clean": "clean-finished", "build": "build-finished", "exec": "finished",
+                    "code": "finished"}
+
+
+class RunHost(Protocol):
+    """The run queue as the run's effects see it."""
+
+    def begin(self, job: Job) -> None:
+        """Start the job's work (a task that ends with a RunEnded observation)."""
+
+    def send(self, source: str, msg_type: str, payload: bytes) -> None:
+        """Queue a message to the agent."""
+
+
+def _work(host: RunHost, job: Job, t: Transitioned) -> None:
+    if t.from_state == "queued":  # executing is entered again after each input
+        host.begin(job)
+
+
+def _ask(host: RunHost, job: Job, t: Transitioned) -> None:
+    payload = b"" if job.op == "exec" else json.dumps({"is_password": job.password}).encode()
+    host.send(job.source, "waiting-input", payload)
+
+
+def _end(host: RunHost, job: Job, t: Transitioned) -> None:
+    if job.answer is not None and not job.answer.done():
+        job.answer.cancel()  # e.g. interrupted while asking: nobody will answer now
+    exit_code = (t.data or {})["exit_code"]
+    host.send(job.source, TERMINAL_MESSAGE[job.op], exit_payload(exit_code))
+    job.ended.set()
+
+
+EFFECTS: dict[str, Callable[[RunHost, Job, Transitioned], None]] = {
+    "cleaning": _work,
+    "building": _work,
+    "executing": _work,
+    "waiting_input": _ask,
+    **{state: _end for state in FINAL},
+}
+
+
+def act(host: RunHost, job: Job, t: Transitioned) -> None:
+    """Do what entering `t.to_state` calls for (nothing, for states without an entry)."""
+    handler = EFFECTS.get(t.to_state)
+    if handler is not None:
+        handler(host, job, t)

@@ -1,0 +1,139 @@
+"""Logs that outlive the container: the runner writes into the user's `.logs` folder (or the
+folder `KRUNNER_LOG_DIR` names), one file per kernel id, and leaves a transcript of the session
+beside it when the agent stops it; the support engineer replays and inspects that."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tools.launch import ROOT, RunnerProcess, start_runner
+from transcripts.location import choose_log_place
+
+
+def stop_like_the_agent(runner: RunnerProcess) -> int:
+    """Docker's StopSignal for kernel containers is SIGINT (PROTOCOL §1.1)."""
+    runner.proc.send_signal(signal.SIGINT)
+    try:
+        return runner.proc.wait(30)
+    finally:
+        runner.stop()
+
+
+def tool(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *argv], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+
+
+def drive_a_session(runner: RunnerProcess) -> None:
+    client = runner.client()
+    assert "started_at" in client.status()
+    assert client.query("print(6 * 7)").stdout == "42\n"
+    assert client.batch(exec="echo from batch").stdout == "from batch\n"
+
+
+def test_the_log_lands_in_the_users_logs_folder_and_its_transcript_outlives_the_work_folder(
+        tmp_path: Path) -> None:
+    storage = tmp_path / "vfolder-.logs"  # the user's storage folder, mounted as .logs
+    storage.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".logs").symlink_to(storage)
+    kernel_id = str(uuid.uuid4())
+    runner = start_runner(tmp_path, "python", "--work-dir", str(work), log=False,
+                          env={"BACKENDAI_KERNEL_ID": kernel_id})
+    drive_a_session(runner)
+    assert stop_like_the_agent(runner) == 0
+
+    first = next(line for line in runner.stderr_text().splitlines() if "krunner" in line)
+    assert "krunner 0.1.0 (Backend.AI kernel runner" in first
+    assert f"{storage / 'krunner' / kernel_id}.sqlite3" in first.replace(str(work / ".logs"),
+                                                                         str(storage))
+    shutil.rmtree(work)  # the agent deletes the container's scratch folder
+    log = storage / "krunner" / f"{kernel_id}.sqlite3"
+    [transcript] = (storage / "krunner").glob(f"{kernel_id}.*.jsonl")
+    assert log.is_file() and not list(storage.rglob("*.partial"))
+
+    replay = tool("tools.replay", "offline", "--transcript", str(transcript))
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    imported = tmp_path / "support.sqlite3"
+    assert tool("tools.transcript", "import", str(transcript), "--log",
+                str(imported)).returncode == 0
+    header = json.loads(transcript.read_text().splitlines()[0])["session"]
+    assert (header["kernel_id"], header["runner_version"]) == (kernel_id, "0.1.0")
+    for source in (log, imported):
+        listed = tool("tools.inspect", "--log", str(source), "sessions", "--format", "json")
+        assert listed.returncode == 0, listed.stderr
+        [session] = json.loads(listed.stdout)
+        assert session["session"] == header["id"] and session["ended"] is not None
+    timeline = tool("tools.inspect", "--log", str(imported), "timeline", "--format", "json")
+    final = {row["source"]: row["to_state"] for row in json.loads(timeline.stdout)}
+    assert final["run:1"] == final["run:2"] == "finished"
+
+
+def test_krunner_log_dir_from_environ_txt_names_the_durable_folder(tmp_path: Path) -> None:
+    durable = tmp_path / "node-logs"
+    kernel_id = "k-" + uuid.uuid4().hex
+    runner = start_runner(tmp_path, "python", log=False, env={"BACKENDAI_KERNEL_ID": kernel_id},
+                          files={"config/environ.txt": f"KRUNNER_LOG_DIR={durable}\n"})
+    assert "started_at" in runner.client().status()
+    assert stop_like_the_agent(runner) == 0
+    assert (durable / f"{kernel_id}.sqlite3").is_file()
+    [transcript] = durable.glob(f"{kernel_id}.*.jsonl")
+    header = json.loads(transcript.read_text().splitlines()[0])
+    assert header["session"]["kernel_id"] == kernel_id
+
+
+def test_without_a_durable_folder_the_log_stays_local_and_nothing_is_exported(
+        tmp_path: Path) -> None:
+    state = tmp_path / "xdg-state"
+    runner = start_runner(tmp_path, "python", log=False,
+                          env={"XDG_STATE_HOME": str(state), "BACKENDAI_KERNEL_ID": "k1"})
+    assert "started_at" in runner.client().status()
+    assert stop_like_the_agent(runner) == 0
+    assert (state / "krunner" / "events.sqlite3").is_file()
+    assert not list(tmp_path.rglob("*.jsonl"))
+
+
+@pytest.mark.parametrize(("flag", "env", "logs_dir", "expected", "durable"), [
+    ("f.db", {"KRUNNER_LOG": "e.db", "KRUNNER_LOG_DIR": "d"}, True, "f.db", False),
+    (None, {"KRUNNER_LOG": "e.db", "KRUNNER_LOG_DIR": "d"}, True, "e.db", False),
+    (None, {"KRUNNER_LOG_DIR": "d", "BACKENDAI_KERNEL_ID": "k/1"}, True, "d/k_1.sqlite3", True),
+    (None, {"BACKENDAI_KERNEL_ID": "k1"}, True, "WORK/.logs/krunner/k1.sqlite3", True),
+    (None, {"XDG_STATE_HOME": "x"}, False, None, False),
+])
+def test_the_order_in_which_the_logs_place_is_chosen(
+        tmp_path: Path, flag: str | None, env: dict[str, str], logs_dir: bool,
+        expected: str | None, durable: bool) -> None:
+    if logs_dir:
+        (tmp_path / ".logs").mkdir()
+    place = choose_log_place(flag, env, tmp_path)
+    assert place.durable is durable
+    if expected is not None:
+        assert str(place.path) == expected.replace("WORK", str(tmp_path))
+
+
+def test_without_orjson_the_log_encodes_and_decodes_the_same() -> None:
+    """The container's Python has no orjson: the standard library stands in, same text."""
+    probe = ("import sys; sys.modules['orjson'] = None\n"
+             "from transcripts import fastjson, reader\n"
+             "assert not fastjson.FAST\n"
+             "data = {'a': [1, 2.5, None, True], 'b': {'é': b'\\xff'}, 3: (4,)}\n"
+             "text = reader.encode(data)\n"
+             "print(text)\n"
+             "assert reader.decode(text) == {'a': [1, 2.5, None, True], 'b': {'é': b'\\xff'},"
+             " '3': [4]}\n")
+    slow = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert slow.returncode == 0, slow.stderr
+    from transcripts import fastjson, reader
+    assert fastjson.FAST
+    assert slow.stdout.strip() == reader.encode(
+        {"a": [1, 2.5, None, True], "b": {"é": b"\xff"}, 3: (4,)})
