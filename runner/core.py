@@ -40,6 +40,7 @@ from runner.services import Services
 from runner.term_registry import register_term_drivers
 from runner.user_input import UserInputServer, install_hook
 from transcripts.events import KERNEL, OBSERVATION, REJECTED, TRANSITION, Event, stamped
+from transcripts.retention import Retention
 from transcripts.store import EventLog
 
 VERSION = "0.1.0"
@@ -58,7 +59,8 @@ class Runner:
         self.started_at = time.monotonic()
         self.tasks = TaskSet()
         self.log_place = durable_log.choose(config)
-        self.log = EventLog(self.log_place.path, on_degraded=self._log_degraded)
+        self.log = EventLog(self.log_place.path, on_degraded=self._log_degraded,
+                            retention=Retention.from_environ())
         self.machines = Machines(self._on_machine)
         self.driver: Driver = driver_for(config.lang, config.runtime_path, self.paths.work_dir)
         self.driver.attach(self)

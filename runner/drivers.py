@@ -1,7 +1,9 @@
-"""Language drivers: what `*` means for clean/build/exec, and how a query runs.
+"""Language drivers: the interface, the Jupyter-backed ones (python, app), and the registry.
 
-A driver owns its language's processes (the Jupyter kernel for python/app); the run queue
-asks it for commands and queries and never touches those processes itself.
+A driver owns its language's processes (the Jupyter kernel for python/app, a query's
+temporary program elsewhere); the run queue asks it for commands and queries and never
+touches those processes itself. The compiled and scripted languages live in
+`runner/languages/`, one module per family.
 """
 
 from __future__ import annotations
@@ -41,8 +43,12 @@ class Driver:
     has_query = False
 
     def __init__(self, runtime_path: str | None, work_dir: Path) -> None:
-        self.runtime = resolve_runtime(runtime_path or self.default_runtime)
+        self.runtime = self.locate_runtime(runtime_path)
         self.work_dir = work_dir
+
+    def locate_runtime(self, runtime_path: str | None) -> str:
+        """The program this language runs on, from the agent's path or the default."""
+        return resolve_runtime(runtime_path or self.default_runtime)
 
     def env(self) -> dict[str, str]:
         """Extra variables every child of this language gets."""
@@ -91,7 +97,8 @@ class Driver:
 
 
 class JupyterDriver(Driver):
-    """Query mode through a real ipykernel started with the runtime's own Python."""
+    """Query mode through a real Jupyter kernel; without one (`kernel_argv` gives None), the
+    next class in the MRO answers (a language's temporary-program query mode)."""
 
     has_query = True
 
@@ -99,29 +106,45 @@ class JupyterDriver(Driver):
         super().__init__(runtime_path, work_dir)
         self.kernel: JupyterKernel | None = None
 
+    async def kernel_argv(self, env: dict[str, str]) -> list[str] | None:
+        """The kernel's command line: ipykernel on the runtime's Python (else the runner's)."""
+        python = self.runtime if await has_ipykernel(self.runtime, env) else sys.executable
+        # jedi makes the first completion take seconds, past what the agent waits for
+        return [python, "-m", "ipykernel_launcher", "--IPCompleter.use_jedi=False"]
+
+    async def after_start(self) -> None:
+        """Settings the kernel needs before the first cell (run again after a restart)."""
+
     async def start(self, kernel_dir: Path, env: dict[str, str],
                     on_death: Callable[[str], None],
                     throttle: Callable[[], Awaitable[None]]) -> None:
-        python = self.runtime if await has_ipykernel(self.runtime, env) else sys.executable
-        # jedi makes the first completion take seconds, past what the agent waits for
-        argv = [python, "-m", "ipykernel_launcher", "--IPCompleter.use_jedi=False"]
+        argv = await self.kernel_argv(env)
+        if argv is None:
+            await super().start(kernel_dir, env, on_death, throttle)
+            return
         from runner.jupyter import JupyterKernel
 
         self.kernel = JupyterKernel(argv, env=env, cwd=self.work_dir, spec_dir=kernel_dir,
                                     on_death=on_death, throttle=throttle)
         await self.kernel.start()
+        await self.after_start()
 
     async def query(self, code: str, on_output: OutputSink, on_input: InputSource) -> int:
-        assert self.kernel is not None
+        if self.kernel is None:
+            return await super().query(code, on_output, on_input)
         reply = await self.kernel.execute(code, on_output, on_input)
         return query_exit_code(reply)
 
     async def interrupt(self) -> None:
-        if self.kernel is not None:
+        if self.kernel is None:
+            await super().interrupt()
+        else:
             await self.kernel.interrupt()
 
     async def complete(self, code: str) -> list[str]:
-        return await self.kernel.complete(code) if self.kernel is not None else []
+        if self.kernel is None:
+            return await super().complete(code)
+        return await self.kernel.complete(code)
 
     @property
     def kernel_pid(self) -> int | None:
@@ -130,10 +153,12 @@ class JupyterDriver(Driver):
     async def restart(self) -> None:
         if self.kernel is not None:
             await self.kernel.restart()
+            await self.after_start()
 
     async def shutdown(self) -> None:
         if self.kernel is not None:
             await self.kernel.shutdown()
+        await super().shutdown()
 
 
 class PythonDriver(JupyterDriver):
@@ -167,7 +192,9 @@ DRIVERS: dict[str, type[Driver]] = {"python": PythonDriver, "app": AppDriver}
 
 def driver_for(lang: str, runtime_path: str | None, work_dir: Path) -> Driver:
     """The driver of a runtime type; unknown types run shell commands only."""
-    return DRIVERS.get(lang, Driver)(runtime_path, work_dir)
+    from runner.languages import LANGUAGES  # they import this module's interface
+
+    return {**DRIVERS, **LANGUAGES}.get(lang, Driver)(runtime_path, work_dir)
 
 
 def resolve_runtime(path: str) -> str:

@@ -79,7 +79,10 @@ class JupyterKernel:
     def _write_spec(self) -> None:
         folder = self._spec_dir / "krunner"
         folder.mkdir(parents=True, exist_ok=True)
-        spec = {"argv": [*self._argv, "-f", "{connection_file}"], "display_name": "krunner",
+        # a kernel's own spec (IRkernel, IJulia) says where the connection file goes
+        where = [] if any("{connection_file}" in a for a in self._argv) else [
+            "-f", "{connection_file}"]
+        spec = {"argv": [*self._argv, *where], "display_name": "krunner",
                 "language": "python", "interrupt_mode": "signal"}
         (folder / "kernel.json").write_text(json.dumps(spec))
 

@@ -1,49 +1,134 @@
-"""A batch child: its own process group, output pumped as it comes, the whole group signalled."""
+"""A child process group: output pumped as it comes, stdin held open, the whole group signalled.
+
+stdin is a pipe the runner holds: a program that reads it blocks until the agent answers
+(runner/stdin_watch.py notices the read); a program that never reads pays nothing for it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+<<<<<<< HEAD
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from runner.process_group import end_group, signal_group
+=======
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from runner.stdin_watch import Ask, watch_stdin
+>>>>>>> main
 
 CHUNK = 65536
+TAIL = 256  # bytes of recent output kept: the prompt a program printed before reading
 Sink = Callable[[str, bytes], None]  # (stream name, chunk)
 Throttle = Callable[[], Awaitable[None]]  # waits while the consumer is behind
+INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
 
 
 class GroupProcess:
     """One command run through `/bin/sh -c` (or an argv) in a new session and process group."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, stdin_fd: int) -> None:
         self.proc = proc
         self.pid = proc.pid
+        self.last_output = time.monotonic()
+        self.tail = b""
+        self.stopping = False  # interrupted or being stopped: nobody should be asked for input
+        self._stdin: int | None = stdin_fd
+        self.stdin_inode = os.fstat(stdin_fd).st_ino
 
     @classmethod
     async def start(cls, command: str | list[str], *, cwd: Path, env: dict[str, str]
                     ) -> GroupProcess:
-        common = dict(stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        common = dict(stdin=read_end, stdout=asyncio.subprocess.PIPE,
                       stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
-        if isinstance(command, str):
-            proc = await asyncio.create_subprocess_shell(command, **common)
-        else:
-            proc = await asyncio.create_subprocess_exec(*command, **common)
-        return cls(proc)
+        try:
+            if isinstance(command, str):
+                proc = await asyncio.create_subprocess_shell(command, **common)
+            else:
+                proc = await asyncio.create_subprocess_exec(*command, **common)
+        except BaseException:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        return cls(proc, write_end)
 
-    async def pump(self, sink: Sink, throttle: Throttle) -> int:
-        """Forward stdout and stderr until both close and the process exits; the exit code."""
+    async def pump(self, sink: Sink, throttle: Throttle, ask: Ask | None = None) -> int:
+        """Forward stdout and stderr until both close and the process exits; the exit code.
+
+        With `ask`, a read of stdin by any process of the group asks for one line of input.
+        """
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        await asyncio.gather(_copy(self.proc.stdout, "stdout", sink, throttle),
-                             _copy(self.proc.stderr, "stderr", sink, throttle))
-        return await self.proc.wait()
+        watcher = asyncio.create_task(watch_stdin(self, ask)) if ask is not None else None
+        try:
+            await asyncio.gather(self._copy(self.proc.stdout, "stdout", sink, throttle),
+                                 self._copy(self.proc.stderr, "stderr", sink, throttle))
+            return await self.proc.wait()
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            self._close_stdin()
+
+    async def _copy(self, stream: asyncio.StreamReader, name: str, sink: Sink,
+                    throttle: Throttle) -> None:
+        while chunk := await stream.read(CHUNK):
+            self.last_output = time.monotonic()
+            self.tail = (self.tail + chunk)[-TAIL:]
+            sink(name, chunk)
+            await throttle()
+
+    async def feed(self, text: str) -> None:
+        """One line of input to the program's stdin (if it closed it, the line is dropped)."""
+        data = memoryview(text.encode("utf-8") + b"\n")
+        while data and self._stdin is not None:
+            try:
+                data = data[os.write(self._stdin, data):]
+            except BlockingIOError:
+                await asyncio.sleep(0.01)  # the pipe is full: the program reads slowly
+            except OSError:
+                return  # the program is gone or closed its stdin
+
+    def stdin_fd(self) -> int | None:
+        """The runner's end of the program's stdin, while it is open."""
+        return self._stdin
+
+    def _close_stdin(self) -> None:
+        if self._stdin is not None:
+            os.close(self._stdin)
+            self._stdin = None
 
     def signal(self, signum: int) -> None:
         """Signal the whole group (the shell and everything it started)."""
+<<<<<<< HEAD
         signal_group(self.pid, signum)
+=======
+        self.stopping = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signum)
+>>>>>>> main
+
+    async def interrupt(self) -> None:
+        """SIGINT the group; SIGTERM, then SIGKILL, if it is still there after a while."""
+        self.signal(signal.SIGINT)
+        for delay, signum in INTERRUPT_ESCALATION:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.proc.wait()), delay)
+                break
+            except TimeoutError:
+                self.signal(signum)
+        self.signal(signal.SIGKILL)  # the leader is gone: nothing of its group outlives it
 
     async def stop(self, grace: float = 2.0) -> None:
         """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
+<<<<<<< HEAD
         await end_group(self.proc, grace)
 
 
@@ -52,3 +137,9 @@ async def _copy(stream: asyncio.StreamReader, name: str, sink: Sink, throttle: T
     while chunk := await stream.read(CHUNK):
         sink(name, chunk)
         await throttle()
+=======
+        self.signal(signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.proc.wait(), grace)
+        self.signal(signal.SIGKILL)
+>>>>>>> main

@@ -19,6 +19,7 @@ from runner.context import Context
 from runner.drivers import Driver, Step
 from runner.effects import run as run_effects
 from runner.kernel_errors import KernelDied
+from runner.languages.toolchain import ToolchainMissing
 from runner.process import GroupProcess
 from transcripts.events import INPUT, KERNEL, OBSERVATION, run_source, stamped
 
@@ -141,6 +142,11 @@ class Runs:
         failure: str | None = None
         try:
             exit_code = await self._perform(run)
+        except ToolchainMissing as e:
+            exit_code = e.exit_code
+            self._output(run, "stderr", f"krunner: {e}\n".encode())
+            self._ctx.emit(stamped(run.source, OBSERVATION, "ToolchainMissing",
+                                   {"lang": e.lang, "missing": e.what}))
         except KernelDied as e:
             exit_code, failure = 1, str(e)
             self._output(run, "stderr", f"\n[krunner] {e}; it is being restarted\n".encode())
@@ -183,7 +189,8 @@ class Runs:
         run.proc = await GroupProcess.start(step.command, cwd=self._ctx.paths.work_dir, env=env)
         self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_STARTED,
                                {"pid": run.proc.pid, "command": step.command}))
-        code = await run.proc.pump(lambda t, p: self._output(run, t, p), self._ctx.throttle)
+        code = await run.proc.pump(lambda t, p: self._output(run, t, p), self._ctx.throttle,
+                                   ask=self.ask)
         self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_EXITED,
                                {"pid": run.proc.pid, "exit_code": code}))
         return code

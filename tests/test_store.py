@@ -7,11 +7,14 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from pathlib import Path
 
+from tests.tooling import tool
 from transcripts.events import OBSERVATION, OUTPUT, TRANSITION, Event
 from transcripts.location import resolve_log_path
 from transcripts.reader import events, open_readonly
+from transcripts.retention import Retention, used_bytes
 from transcripts.store import EventLog
 
 
@@ -146,3 +149,70 @@ def test_log_location_flag_env_and_default(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("KRUNNER_LOG")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     assert resolve_log_path(None) == tmp_path / "state" / "krunner" / "events.sqlite3"
+
+
+def test_the_runner_keeps_its_log_within_its_age_bound(tmp_path: Path) -> None:
+    now = time.time()
+    log = EventLog(tmp_path / "events.sqlite3", retention=Retention(max_age_s=3600))
+    for age in (7200, 5000, 10):  # two events older than the hour, one recent
+        log.append(Event("kernel", OBSERVATION, "Tick", {"age": age}, wall=now - age))
+    log.open_session()
+    log.close()
+    db = open_readonly(log.path)
+    assert [r[0] for r in db.execute("SELECT json_extract(data, '$.age') FROM events")] == [10]
+    assert db.execute("SELECT sum(events) FROM pruned").fetchone()[0] == 2
+
+
+def test_the_runner_keeps_its_log_within_its_size_bound(tmp_path: Path) -> None:
+    log = EventLog(tmp_path / "events.sqlite3", retention=Retention(max_bytes=2_000_000))
+    for i in range(5000):
+        log.append(Event("run:1", OUTPUT, "stdout", bytes([i % 256]) * 1000, wall=time.time()))
+    log.open_session()
+    log.close()
+    db = open_readonly(log.path)
+    assert used_bytes(db) <= 2_000_000
+    kept = [r[0] for r in db.execute("SELECT seq FROM events ORDER BY seq")]
+    assert 0 < len(kept) < 5000 and kept[-1] == 5000  # the newest stay
+
+
+def test_the_retention_bound_is_read_from_the_environment(monkeypatch) -> None:
+    assert Retention.from_environ() == Retention(30 * 86400, 1 << 30)
+    monkeypatch.setenv("KRUNNER_LOG_MAX_AGE", "7d")
+    monkeypatch.setenv("KRUNNER_LOG_MAX_SIZE", "256M")
+    assert Retention.from_environ() == Retention(7 * 86400, 256 << 20)
+
+
+def test_prune_deletes_a_logs_events_before_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    now = time.time()
+    for ages in ((100_000, 90_000), (50, 10)):  # an old session, then a recent one
+        log = EventLog(path)
+        for age in ages:
+            log.append(Event("kernel", OBSERVATION, "Tick", {"age": age}, wall=now - age))
+        log.open_session()
+        log.close()
+        db = sqlite3.connect(path)
+        db.execute("UPDATE sessions SET ended_wall = ? WHERE id = ?", (now - ages[1], log.session))
+        db.commit()
+        db.close()
+    done = tool("tools.transcript", "prune", "--log", str(path), "--before", "1d")
+    assert done.returncode == 0, done.stderr
+    assert "deleted 2 events recorded before" in done.stderr
+    db = open_readonly(path)
+    assert [r[0] for r in db.execute("SELECT json_extract(data, '$.age') FROM events")] == [50, 10]
+    assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1  # emptied, ended
+    bad = tool("tools.transcript", "prune", "--log", str(tmp_path / "absent"), "--before", "1d")
+    assert bad.returncode == 2 and "no event log at" in bad.stderr
+
+
+def test_a_clean_close_checkpoints_so_the_main_file_alone_is_complete(tmp_path: Path) -> None:
+    log = _log(tmp_path)
+    for i in range(1000):
+        log.append(Event("kernel", OBSERVATION, "Tick", {"i": i}))
+    log.close()
+    wal = log.path.with_name(log.path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    alone = tmp_path / "copy" / "events.sqlite3"
+    alone.parent.mkdir()
+    alone.write_bytes(log.path.read_bytes())
+    assert open_readonly(alone).execute("SELECT count(*) FROM events").fetchone()[0] == 1000

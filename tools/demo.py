@@ -114,7 +114,7 @@ def show_transcript(path: Path, shown: int = 12) -> None:
         data = repr(text) if text is not None else json.dumps(payload, ensure_ascii=False)
         print(f"   {e['seq']:>3} {e['source']:<14} {e['kind']:<11} {e['name']}{move}  "
               f"{data if len(data) <= 50 else data[:47] + '...'}")
-    print(f"   ... {len(lines) - 1} events in {path.name}")
+    print(f"   ... {len(lines) - 2} events in {path.name}")
 
 
 def _free_port() -> int:

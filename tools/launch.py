@@ -59,13 +59,15 @@ class RunnerProcess:
 def start_runner(parent: Path, lang: str = "python", *extra: str,
                  env: dict[str, str] | None = None, prefix: tuple[str, ...] = (),
                  files: dict[str, str] | None = None, module: str = "runner",
-                 pick_ports: bool = True, log: bool = True) -> RunnerProcess:
+                 pick_ports: bool = True, log: bool = True,
+                 runtime: str | None = sys.executable) -> RunnerProcess:
     """A runner in a fresh folder under `parent`, bound to ports the system picked.
 
     `prefix` goes before the command (e.g. `unshare -m ...` that ends by exec-ing it);
     `files` (paths relative to the runner's folder) are written before it starts;
     `pick_ports=False` leaves the ports to the runner (its defaults or intrinsic-ports.json);
-    `log=False` leaves the log's place to the runner too (`log_path` is then only a guess).
+    `log=False` leaves the log's place to the runner too (`log_path` is then only a guess);
+    `runtime` is the runtime path the agent passes (None: none).
     """
     home = Path(tempfile.mkdtemp(prefix="runner-", dir=parent))
     for sub in ("work", "config", "service-defs", "state"):
@@ -74,7 +76,8 @@ def start_runner(parent: Path, lang: str = "python", *extra: str,
         (home / relative).write_text(text)
     log_path = home / "events.sqlite3"
     ports = ["--input-port", "0", "--output-port", "0"] if pick_ports else []
-    argv = [*prefix, sys.executable, "-m", module, lang, sys.executable, *ports,
+    argv = [*prefix, sys.executable, "-m", module, lang, *([runtime] if runtime else []),
+            *ports,
             "--work-dir", str(home / "work"), "--config-dir", str(home / "config"),
             "--service-defs", str(home / "service-defs"), "--state-dir", str(home / "state"),
             "--user-input-socket", str(home / "input.sock"),

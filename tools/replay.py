@@ -24,13 +24,16 @@ from typing import Any
 from tools.live import replay_live
 from transcripts.location import resolve_log_path
 from transcripts.reader import Recorded, events, latest_session, open_readonly, session_header
-from transcripts.replay import replay, replay_session
-from transcripts.transcript import load
+from transcripts.replay import FED, MOVES, replay_rows, replay_session
+from transcripts.transcript import TranscriptReader, load
 
 
 def _offline(args: argparse.Namespace) -> dict[str, Any]:
-    if args.transcript:
-        return replay(load(Path(args.transcript))[1]).as_dict()
+    if args.transcript:  # streamed, each line checked before it is replayed
+        reader = TranscriptReader(Path(args.transcript))
+        report = replay_rows(reader.rows(FED + MOVES, data_of=FED))
+        report.events = reader.events
+        return report.as_dict()
     conn = open_readonly(resolve_log_path(args.log))
     return replay_session(conn, _session(conn, args.session)).as_dict()
 

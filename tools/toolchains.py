@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 
-# command that must be on PATH -> Debian package that provides it
+# command that must be on PATH (or a file, by absolute path) -> Debian package providing it
 TOOLCHAINS: dict[str, str] = {
     "gcc": "gcc",
     "g++": "g++",
@@ -21,15 +21,35 @@ TOOLCHAINS: dict[str, str] = {
     "git": "git",
     "bash": "bash",
     "tmux": "tmux",
+    # services (issue 10): sshd with the system's dropbear, a real ssh client to log in
     "dropbear": "dropbear-bin",
     "dropbearkey": "dropbear-bin",
     "ssh": "openssh-client",
+    # languages (issue 9)
+    "stdbuf": "coreutils",
+    "javac": "default-jdk-headless",
+    "rustc": "rustc",
+    "cargo": "cargo",
+    "go": "golang-go",
+    "node": "nodejs",
+    "lua5.4": "lua5.4",
+    "php": "php-cli",
+    "Rscript": "r-base-core",
+    "/usr/share/jupyter/kernels/ir/kernel.json": "r-cran-irkernel",
+    "octave-cli": "octave",
+    "ghc": "ghc",
+    "mit-scheme": "mit-scheme",
 }
 
 
 def missing(toolchains: dict[str, str] = TOOLCHAINS) -> list[str]:
     """Debian packages whose command is not found, in a stable order, without repeats."""
-    return sorted({pkg for cmd, pkg in toolchains.items() if shutil.which(cmd) is None})
+    return sorted({pkg for cmd, pkg in toolchains.items() if not _present(cmd)})
+
+
+def _present(command: str) -> bool:
+    """A command on PATH, or (an absolute path) a file a package installs, e.g. a kernelspec."""
+    return os.path.exists(command) if command.startswith("/") else shutil.which(command) is not None
 
 
 def install(packages: list[str]) -> int:

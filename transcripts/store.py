@@ -26,19 +26,90 @@ import contextlib
 import os
 import socket
 import sqlite3
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from transcripts import schema
+from transcripts import retention, schema
 from transcripts.events import KERNEL, OBSERVATION, OUTPUT, Event
 from transcripts.reader import encode
+from transcripts.retention import Retention
 
 INSERT = ("INSERT INTO events (session, wall, mono, source, kind, name, from_state, to_state, "
           "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+INSERT_SESSION = ("INSERT INTO sessions (id, kernel_id, language, runner_version, host, pid, "
+                  "started_wall, ended_wall) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def connect_writable(path: Path) -> sqlite3.Connection:
+    """The log file opened for writing (made 0600, WAL, schema in place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=100")
+        schema.create(conn)
+    except sqlite3.Error:
+        conn.close()
+        raise
+    for side in (path.with_name(path.name + s) for s in ("-wal", "-shm")):
+        if side.exists():
+            os.chmod(side, 0o600)
+    return conn
+
+
+def import_session(path: Path, session: dict[str, Any], events: Iterable[Event]) -> int:
+    """Write a recorded session (a transcript's) into a log as its own session, streaming,
+    in one transaction: if `events` raises (an altered file) nothing is kept."""
+    conn = connect_writable(Path(path))
+    try:
+        conn.execute("PRAGMA busy_timeout=10000")
+        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session["id"],)).fetchone():
+            raise ValueError(f"session {session['id']} is already in {path}")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            key = conn.execute(INSERT_SESSION, [session.get(c) for c in SESSION_COLUMNS]
+                               ).lastrowid
+            rows = ((key, e.wall, e.mono, e.source, e.kind, e.name, e.from_state, e.to_state,
+                     encode(e.data)) for e in events)
+            written = conn.executemany(INSERT, rows).rowcount
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return written
+
+
+RETENTION_EVERY = 60.0  # seconds between two checks of the retention bound
+
+
+def prune(path: Path, before: float) -> int:
+    """Delete a log's events recorded before `before` (epoch seconds); how many."""
+    conn = connect_writable(Path(path))
+    try:
+        conn.execute("PRAGMA busy_timeout=10000")
+        deleted = retention.prune_before(conn, before)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return deleted
+
+
+SESSION_COLUMNS = ("id", "kernel_id", "language", "runner_version", "host", "pid",
+                   "started_wall", "ended_wall")
 
 
 @dataclass(slots=True)
@@ -55,12 +126,15 @@ class EventLog:
 
     def __init__(self, path: str | Path, *, batch_interval: float = 0.005,
                  batch_events: int = 2000, soft_limit: int = 50_000,
-                 on_degraded: Callable[[str | None], None] | None = None) -> None:
+                 on_degraded: Callable[[str | None], None] | None = None,
+                 retention: Retention | None = None) -> None:
         self.path = Path(path)
         self.batch_interval = batch_interval
         self.batch_events = batch_events
         self.soft_limit = soft_limit
         self.on_degraded = on_degraded
+        self.retention = retention  # None: keep everything (the runner passes its bound)
+        self._retention_due = 0.0  # monotonic time of the next check (the first: at once)
         self.session = ""
         self._key = 0
         self.stats = LogStats()
@@ -97,26 +171,14 @@ class EventLog:
         """The writable connection; the first call creates the file, schema and session row."""
         if self._conn is not None:
             return self._conn
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        os.chmod(self.path, 0o600)
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn = connect_writable(self.path)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=100")
-            schema.create(conn)
             conn.execute("BEGIN")
-            key = conn.execute(
-                "INSERT INTO sessions (id, kernel_id, language, runner_version, host, pid, "
-                "started_wall) VALUES (?, ?, ?, ?, ?, ?, ?)", self._session_row).lastrowid
+            key = conn.execute(INSERT_SESSION, (*self._session_row, None)).lastrowid
             conn.execute("COMMIT")
         except sqlite3.Error:
             conn.close()
             raise
-        for path in (self.path.with_name(self.path.name + s) for s in ("-wal", "-shm")):
-            if path.exists():
-                os.chmod(path, 0o600)
         self._key = int(key or 0)
         self._conn = conn
         return conn
@@ -186,10 +248,21 @@ class EventLog:
                 self._pending = []
             if batch and self._write(batch):
                 batch = []
+            if (self.retention is not None and self._conn is not None
+                    and time.monotonic() >= self._retention_due):
+                self._enforce_retention()
             if self._stop and not batch:
                 return
             if self._stop and self.degraded:
                 return  # cannot write and told to stop: give up what is left
+
+    def _enforce_retention(self) -> None:
+        self._retention_due = time.monotonic() + RETENTION_EVERY
+        try:
+            retention.enforce(self._conn, self.retention, time.time())  # type: ignore[arg-type]
+        except Exception as e:  # the writer thread must outlive any of it
+            self._rollback()  # a busy or full disk: the next check tries again
+            print(f"krunner: event log retention not applied: {e}", file=sys.stderr)
 
     def _write(self, batch: list[Event]) -> bool:
         try:

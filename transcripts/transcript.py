@@ -1,40 +1,97 @@
-"""Portable transcripts: one session as JSON Lines (a header, then one event a line).
+"""Portable transcripts: one session as JSON Lines that cannot be altered unseen.
 
-Bytes are text where they are UTF-8 (`{"$utf8": ...}`, so the frames can be read as they
-are) and base64 otherwise (`{"$b64": ...}`); a support engineer attaches the file to a ticket
-and loads it anywhere; `import_into` puts it back into a log file for the usual tools.
+Line 1 is a header (format, version, the session's row), then one event a line, then a
+closing line with the number of events. Every line ends with `"h"`, a hash chained over the
+line's own text and the previous line's hash (BLAKE2b, 128 bits), so a changed, reordered,
+renumbered, inserted or removed line, a changed header (its format version too) and a file
+cut at a line boundary are all detected, and the first bad line is named. (A chain detects
+edits; someone who recomputes every hash can forge one, which the fingerprint, the last
+line's hash printed by `export`, shows when compared with the one sent along.)
+
+Bytes are text where they are UTF-8 (`{"$utf8": ...}`, so frames can be read as they are)
+and base64 otherwise (`{"$b64": ...}`). Reading streams: one line at a time, any size.
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import hashlib
+import os
 import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from transcripts import schema
+import orjson
+
+from transcripts import store
 from transcripts.events import Event
-from transcripts.reader import Recorded, encode, events, session_header
+from transcripts.reader import Recorded, Row, events, session_header
 
 FORMAT = "krunner-transcript"
-VERSION = 1
+VERSION = 2
+SUFFIX = len(',"h":"') + 32 + len('"}')
 
 
-def export(conn: sqlite3.Connection, session: str, out: Path) -> int:
-    """Write one session to `out`; the number of events written."""
+class TranscriptAltered(ValueError):
+    """The file is not as exported: `line` is the first line that does not check out."""
+
+    def __init__(self, path: Path, line: int, why: str) -> None:
+        super().__init__(f"{path}: line {line} {why}")
+        self.line = line
+
+
+def _chained(prev: bytes, body: bytes) -> bytes:
+    return hashlib.blake2b(prev + body, digest_size=16).hexdigest().encode()
+
+
+class _Writer:
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out, self.prev = out, b""
+
+    def line(self, obj: dict[str, Any]) -> None:
+        body = orjson.dumps(obj)[:-1]
+        self.prev = _chained(self.prev, body)
+        self.out.write(body + b',"h":"' + self.prev + b'"}\n')
+
+
+def export(conn: sqlite3.Connection, session: str, out: Path | str) -> int:
+    """Write one session to `out` (mode 0600; "-": stdout); the number of events written."""
     header = session_header(conn, session)
-    count = 0
-    with out.open("w", encoding="utf-8") as f:
-        f.write(json.dumps({"format": FORMAT, "version": VERSION, "session": header}) + "\n")
+    with _open_private(out) as f:
+        w = _Writer(f)
+        w.line({"format": FORMAT, "version": VERSION, "session": header})
+        count = 0
         for rec in events(conn, session):
             e = rec.event
-            line = {"seq": rec.seq, "wall": e.wall, "mono": e.mono, "source": e.source,
+            w.line({"seq": rec.seq, "wall": e.wall, "mono": e.mono, "source": e.source,
                     "kind": e.kind, "name": e.name, "from": e.from_state, "to": e.to_state,
-                    "data": _portable(e.data)}
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    "data": _portable(e.data)})
             count += 1
+        w.line({"end": True, "events": count})
     return count
+
+
+def fingerprint(path: Path) -> str:
+    """The last line's hash: it vouches for the whole file."""
+    reader = TranscriptReader(path)
+    for _ in reader.lines():
+        pass
+    return reader.fingerprint
+
+
+@contextmanager
+def _open_private(out: Path | str) -> Iterator[IO[bytes]]:
+    if str(out) == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file was there before with a wider mode
+    with os.fdopen(fd, "wb", buffering=1 << 20) as f:
+        yield f
 
 
 def _portable(data: Any) -> Any:
@@ -64,45 +121,98 @@ def _from_portable(value: Any) -> Any:
     return value
 
 
+class TranscriptReader:
+    """A transcript read line by line, each line checked before it is used; the header is
+    read (and checked) at once. Iterating raises TranscriptAltered at the first bad line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no transcript at {self.path}")
+        self.events = 0
+        self.fingerprint = ""
+        with self.path.open("rb") as f:
+            first = f.readline()
+        try:
+            head = orjson.loads(first)
+        except orjson.JSONDecodeError:
+            raise ValueError(f"{self.path} is not a krunner transcript") from None
+        if not isinstance(head, dict) or head.get("format") != FORMAT:
+            raise ValueError(f"{self.path} is not a krunner transcript")
+        if head.get("version") != VERSION:
+            raise TranscriptAltered(self.path, 1, f"has format version {head.get('version')!r}"
+                                    f"; this krunner reads version {VERSION} (files of an "
+                                    "older version carry no integrity check: export again)")
+        self.header: dict[str, Any] = head
+
+    def lines(self) -> Iterator[dict[str, Any]]:
+        """The event lines, parsed, each after its hash checked out."""
+        prev, number, ended = b"", 0, False
+        with self.path.open("rb") as f:
+            for number, raw in enumerate(f, 1):
+                if ended:
+                    raise TranscriptAltered(self.path, number, "follows the closing line")
+                prev = self._checked(raw, prev, number)
+                obj = orjson.loads(raw)
+                if number == 1:
+                    continue
+                if "end" in obj:
+                    ended = True
+                    if obj.get("events") != number - 2:
+                        raise TranscriptAltered(self.path, number, "counts a different "
+                                                "number of events than the file holds")
+                    continue
+                yield obj
+        if not ended:
+            raise TranscriptAltered(self.path, number + 1, "is missing: the file ends before "
+                                    "its closing line (it was cut)")
+        self.events, self.fingerprint = number - 2, prev.decode()
+
+    def _checked(self, raw: bytes, prev: bytes, number: int) -> bytes:
+        line = raw.rstrip(b"\n")
+        if len(line) <= SUFFIX or line[-SUFFIX:-SUFFIX + 6] != b',"h":"' or line[-2:] != b'"}':
+            raise TranscriptAltered(self.path, number, "has no integrity hash")
+        want = _chained(prev, line[:-SUFFIX])
+        if line[-34:-2] != want:
+            raise TranscriptAltered(self.path, number, "was changed, or lines before it were "
+                                    "changed, moved, added or removed")
+        return want
+
+    def recorded(self) -> Iterator[Recorded]:
+        session = self.header["session"]["id"]
+        for d in self.lines():
+            event = Event(d["source"], d["kind"], d["name"], _from_portable(d["data"]),
+                          d["from"], d["to"], d["wall"], d["mono"])
+            yield Recorded(d["seq"], session, event)
+
+    def rows(self, kinds: tuple[str, ...], data_of: tuple[str, ...]) -> Iterator[Row]:
+        """Lean rows for offline replay (see `reader.rows`): other kinds skipped, data
+        decoded only for `data_of`."""
+        for d in self.lines():
+            kind = d["kind"]
+            if kind in kinds:
+                data = _from_portable(d["data"]) if kind in data_of else None
+                yield d["seq"], d["source"], kind, d["name"], data, d["from"], d["to"]
+
+
 def load(path: Path) -> tuple[dict[str, Any], list[Recorded]]:
-    """The header and the events of a transcript file."""
-    with path.open(encoding="utf-8") as f:
-        header = json.loads(f.readline())
-        if header.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a krunner transcript")
-        session = header["session"]["id"]
-        recorded = []
-        for line in f:
-            d = json.loads(line)
-            data = _from_portable(d["data"])
-            event = Event(d["source"], d["kind"], d["name"], data, d["from"], d["to"],
-                          d["wall"], d["mono"])
-            recorded.append(Recorded(d["seq"], session, event))
-    return header, recorded
+    """The header and every event of a transcript file (held in memory: small files)."""
+    reader = TranscriptReader(path)
+    return reader.header, list(reader.recorded())
+
+
+def verify(path: Path) -> TranscriptReader:
+    """Read the whole file, checking every line; TranscriptAltered names the first bad one."""
+    reader = TranscriptReader(path)
+    for _ in reader.lines():
+        pass
+    return reader
 
 
 def import_into(path: Path, log_path: Path) -> str:
-    """Load a transcript into a log file as its own session; the session id."""
-    header, recorded = load(path)
-    s = header["session"]
-    conn = sqlite3.connect(log_path)
-    try:
-        schema.create(conn)
-        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (s["id"],)).fetchone():
-            raise ValueError(f"session {s['id']} is already in {log_path}")
-        with conn:
-            key = conn.execute(
-                "INSERT INTO sessions (id, kernel_id, language, runner_version, host, "
-                "pid, started_wall, ended_wall) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (s["id"], s.get("kernel_id"), s.get("language"),
-                          s.get("runner_version"), s.get("host"), s.get("pid"),
-                          s["started_wall"], s.get("ended_wall"))).lastrowid
-            conn.executemany(
-                "INSERT INTO events (session, wall, mono, source, kind, name, from_state, "
-                "to_state, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(key, r.event.wall, r.event.mono, r.event.source, r.event.kind,
-                  r.event.name, r.event.from_state, r.event.to_state, encode(r.event.data))
-                 for r in recorded])
-    finally:
-        conn.close()
-    return s["id"]
+    """Load a transcript into a log file as its own session, through the log's writer,
+    streaming and in one transaction: an altered file imports nothing. The session id."""
+    reader = TranscriptReader(path)
+    store.import_session(log_path, reader.header["session"],
+                         (r.event for r in reader.recorded()))
+    return str(reader.header["session"]["id"])

@@ -1,0 +1,181 @@
+"""`python -m bench.inspect [EVENTS]`: the support tools on a big log, as one JSON object.
+
+Builds one session of EVENTS events (default 1,000,000) as a long-lived runner records it: a
+model service probed every 10 s for weeks, flapping now and then, beside many small runs
+with their output. Then, each in a fresh process (times include Python's start):
+- `inspect health --format json` now, beside the tool as it was before (commit c20cdc5,
+  which printed every probe row);
+- a transcript of the session: export, `verify`, `import` into a new log, and offline replay
+  from the transcript: events/s and peak RSS, now (v2, streamed, checked) beside before (v1,
+  held in memory, unchecked: the code of commit c20cdc5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from machines import vocabulary as v
+from machines.base import Transitioned, TriggerRejected
+from machines.registry import Machines
+from transcripts.events import INPUT, OBSERVATION, OUTPUT, REJECTED, TRANSITION, Event
+from transcripts.store import EventLog
+
+ROOT = Path(__file__).resolve().parent.parent
+BEFORE = "c20cdc5"  # main before this work: the old inspect and transcript modules
+
+
+def stream(seed: int = 7) -> Iterator[Event]:
+    """About a third probes of one model, the rest runs; stamped 10 s apart per probe."""
+    rng = random.Random(seed)
+    t = 1_760_000_000.0
+    model = "model:llm"
+    yield Event(model, OBSERVATION, v.MODEL_CONFIGURED, {"period": 10.0, "failure_threshold": 3},
+                wall=t, mono=t)
+    run, down_until = 0, 0.0
+    while True:  # the caller stops when the log holds `total`
+        t += 10.0
+        if down_until < t and rng.random() < 0.0005:
+            down_until = t + rng.uniform(30, 1800)  # an outage of 30 s to 30 min
+        if t < down_until:
+            yield Event(model, OBSERVATION, v.PROBE_FAILED, {
+                "reason": rng.choice(["connection refused", "timed out after 5 s",
+                                      "status 503, expected 200"]),
+                "status": None, "latency_ms": round(rng.uniform(0.2, 5000), 3)}, wall=t, mono=t)
+        else:
+            yield Event(model, OBSERVATION, v.PROBE_SUCCEEDED, {
+                "status": 200, "latency_ms": round(rng.lognormvariate(1.5, 0.6), 3)},
+                wall=t, mono=t)
+        run += 1
+        src = f"run:{run}"
+        yield Event(src, INPUT, "code", f"print({run})".encode(), wall=t + 1, mono=t + 1)
+        yield Event(src, OBSERVATION, v.RUN_STARTED, {"op": "code"}, wall=t + 1, mono=t + 1)
+        yield Event(src, OUTPUT, "stdout", f"{run}\n".encode(), wall=t + 2, mono=t + 2)
+        yield Event(src, OBSERVATION, v.RUN_ENDED, {"exit_code": 0, "failed": False,
+                                                    "reason": None}, wall=t + 2, mono=t + 2)
+        yield Event(src, OUTPUT, "finished", b'{"exitCode": 0}', wall=t + 2, mono=t + 2)
+
+
+def build(path: Path, total: int) -> int:
+    log = EventLog(path, batch_events=20_000)
+    log.open_session(kernel_id="bench", language="python")
+    current: list[Event] = []
+
+    def sink(t: Transitioned | TriggerRejected) -> None:
+        e = current[0]
+        if isinstance(t, TriggerRejected):
+            log.append(Event(t.source, REJECTED, t.trigger, t.data, t.state, None, e.wall,
+                             e.mono))
+        else:
+            log.append(Event(t.source, TRANSITION, t.trigger, t.data, t.from_state,
+                             t.to_state, e.wall, e.mono))
+
+    machines = Machines(sink)
+    for event in stream():
+        current[:] = [event]
+        log.append(event)
+        machines.consume(event)
+        if log.stats.appended >= total:
+            break
+    log.close()
+    return log.stats.written
+
+
+MEASURE = """
+import json, resource, runpy, sys, time
+sys.argv = {argv!r}
+began = time.perf_counter()
+try:
+    runpy.run_module({module!r}, run_name="__main__", alter_sys=True)
+except SystemExit as e:
+    code = e.code
+else:
+    code = 0
+elapsed = time.perf_counter() - began
+print(json.dumps({{"seconds": elapsed, "exit": code,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}),
+      file=sys.stderr)
+"""
+
+
+def measured(argv: list[str], module: str, path: str = "") -> dict[str, Any]:
+    """Run a tool in a fresh process, stdout discarded; its time (from process start to
+    end, and inside) and its peak RSS."""
+    script = MEASURE.format(argv=argv, module=module)
+    env = {**os.environ, "PYTHONPATH": path or str(ROOT)}
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env, check=False)
+    total = time.perf_counter() - began
+    figures = json.loads(done.stderr.strip().splitlines()[-1])
+    return {"process_s": round(total, 3), "inside_s": round(figures["seconds"], 3),
+            "exit": figures["exit"], "peak_rss_mb": round(figures["peak_rss_mb"], 1)}
+
+
+def old_tree(folder: Path) -> Path:
+    """The tools as they were (commit BEFORE), importable from a folder of their own."""
+    tree = folder / "before"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), BEFORE],
+                   check=True, capture_output=True)
+    return tree
+
+
+def main(argv: list[str]) -> int:
+    total = int(argv[0]) if argv else 1_000_000
+    with tempfile.TemporaryDirectory(prefix="bench-inspect-") as tmp:
+        folder = Path(tmp)
+        log = folder / "events.sqlite3"
+        began = time.perf_counter()
+        events = build(log, total)
+        result: dict[str, Any] = {"events": events, "log_mb": round(log.stat().st_size / 2**20, 1),
+                                  "build_s": round(time.perf_counter() - began, 1)}
+        before = old_tree(folder)
+        try:
+            result |= compare(folder, log, before, events)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                            str(before)], check=False, capture_output=True)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def compare(folder: Path, log: Path, before: Path, events: int) -> dict[str, Any]:
+    new_t, old_t = folder / "now.jsonl", folder / "before.jsonl"
+    old = str(before)
+    r: dict[str, Any] = {
+        "health_now": measured(["inspect", "--log", str(log), "health", "--format", "json"],
+                               "tools.inspect"),
+        "health_before": measured(["inspect", "--log", str(log), "--format", "json",
+                                   "health"], "tools.inspect", path=old),
+        "export_now": measured(["t", "export", "--log", str(log), "--out", str(new_t)],
+                               "tools.transcript"),
+        "export_before": measured(["t", "export", "--log", str(log), "--out", str(old_t)],
+                                  "tools.transcript", path=old),
+        "verify_now": measured(["t", "verify", str(new_t)], "tools.transcript"),
+        "import_now": measured(["t", "import", str(new_t), "--log", str(folder / "a.sqlite3")],
+                               "tools.transcript"),
+        "import_before": measured(["t", "import", str(old_t), "--log",
+                                   str(folder / "b.sqlite3")], "tools.transcript", path=old),
+        "replay_now": measured(["r", "offline", "--transcript", str(new_t), "--format", "json"],
+                               "tools.replay"),
+        "replay_before": measured(["r", "offline", "--transcript", str(old_t), "--format",
+                                   "json"], "tools.replay", path=old),
+    }
+    for key in ("import_now", "import_before", "replay_now", "replay_before", "verify_now"):
+        r[key]["events_per_s"] = round(events / r[key]["inside_s"])
+    r["health_speedup"] = round(r["health_before"]["process_s"] / r["health_now"]["process_s"], 1)
+    r["transcript_mb"] = {"now": round(new_t.stat().st_size / 2**20, 1),
+                          "before": round(old_t.stat().st_size / 2**20, 1)}
+    return r
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
