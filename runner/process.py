@@ -7,12 +7,6 @@ stdin is a pipe the runner holds: a program that reads it blocks until the agent
 from __future__ import annotations
 
 import asyncio
-<<<<<<< HEAD
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-
-from runner.process_group import end_group, signal_group
-=======
 import contextlib
 import os
 import signal
@@ -20,8 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from runner.process_group import signal_group
 from runner.stdin_watch import Ask, watch_stdin
->>>>>>> main
 
 CHUNK = 65536
 TAIL = 256  # bytes of recent output kept: the prompt a program printed before reading
@@ -107,13 +101,8 @@ class GroupProcess:
 
     def signal(self, signum: int) -> None:
         """Signal the whole group (the shell and everything it started)."""
-<<<<<<< HEAD
-        signal_group(self.pid, signum)
-=======
         self.stopping = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signum)
->>>>>>> main
+        signal_group(self.pid, signum)
 
     async def interrupt(self) -> None:
         """SIGINT the group; SIGTERM, then SIGKILL, if it is still there after a while."""
@@ -128,18 +117,7 @@ class GroupProcess:
 
     async def stop(self, grace: float = 2.0) -> None:
         """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
-<<<<<<< HEAD
-        await end_group(self.proc, grace)
-
-
-async def _copy(stream: asyncio.StreamReader, name: str, sink: Sink, throttle: Throttle
-                ) -> None:
-    while chunk := await stream.read(CHUNK):
-        sink(name, chunk)
-        await throttle()
-=======
         self.signal(signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.proc.wait(), grace)
         self.signal(signal.SIGKILL)
->>>>>>> main
