@@ -1,0 +1,75 @@
+"""Golden transcripts: sessions recorded by real runners, replayed offline against today's
+machines on every run; the tables' fingerprints and the design document's diagrams checked
+against the tables. A table change that breaks old logs fails here; one that does not is
+still a visible diff (re-record with `python -m tests.golden.record`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from machines import tables
+from tests.golden import record, sessions
+from transcripts.replay import replay
+from transcripts.transcript import load
+
+RERECORD = "re-record with `python -m tests.golden.record` and review the diff"
+
+# What each story must show, so a re-recording that lost its point fails too.
+EXPECTED = {
+    "query": ("run:1", ["queued", "executing", "finished"]),
+    "batch": ("run:3", ["queued", "failed"]),  # the exec skipped after the failed build
+    "input": ("run:1", ["queued", "executing", "waiting_input", "executing", "finished"]),
+    "interrupt": ("run:1", ["queued", "executing", "interrupted"]),
+    "kernel_restart": ("kernel", ["starting", "ready", "restarting", "ready", "stopping",
+                                  "stopped"]),
+    "model_flapping": ("model:llm", ["undetermined", "healthy", "unhealthy", "healthy",
+                                     "stopped"]),
+}
+
+
+@pytest.mark.parametrize("name", list(sessions.SESSIONS))
+def test_a_golden_session_replays_exactly(name: str) -> None:
+    path = record.transcript_path(name)
+    assert path.is_file(), f"{path} is missing: {RERECORD}"
+    _, recorded = load(path)
+    report = replay(recorded)
+    assert report.ok, f"{name} diverges at {report.divergence}: a table change breaks old logs"
+    assert report.moves > 0 and report.timelines["kernel"][-1][1] == "stopped"
+    if name in EXPECTED:
+        source, states = EXPECTED[name]
+        assert [state for _, state in report.timelines[source]] == states
+
+
+def test_the_crash_loop_session_restarts_the_service_with_back_off() -> None:
+    _, recorded = load(record.transcript_path("service_crash_loop"))
+    states = [s for _, s in replay(recorded).timelines["service:crashy"]]
+    assert states[:3] == ["starting", "running", "backoff"]
+    assert states.count("starting") >= 3, "started, then restarted at least twice"
+
+
+def test_every_machine_table_matches_its_checked_in_fingerprint() -> None:
+    committed = json.loads(record.TABLES.read_text())
+    assert committed == tables.fingerprints(), f"a machine table changed: {RERECORD}"
+
+
+def test_the_design_document_shows_each_table_as_it_is() -> None:
+    text = record.DESIGN.read_text()
+    assert record.with_diagrams(text) == text, f"docs/design.md's diagrams are stale: {RERECORD}"
+
+
+def test_a_changed_table_changes_its_fingerprint_and_diagram() -> None:
+    class Bent(tables.Kernel):
+        TRANSITIONS = [*tables.Kernel.TRANSITIONS,  # noqa: RUF012
+                       {"trigger": "died", "source": "failed", "dest": "restarting"}]
+
+    assert tables.fingerprint(Bent) != tables.fingerprint(tables.Kernel)
+    assert "failed --> restarting: died" in tables.mermaid(Bent)
+    assert "failed --> restarting" not in tables.mermaid(tables.Kernel)
+
+
+def test_golden_files_are_only_the_recorded_sessions() -> None:
+    on_disk = {p.stem for p in Path(record.GOLDEN).glob("*.jsonl")}
+    assert on_disk == set(sessions.SESSIONS), f"stale or missing transcripts: {RERECORD}"
