@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 from machines.base import NEW, Lifecycle
 
-IDLE = [NEW, "stopped", "exited", "failed", "fatal"]  # no process; a start begins afresh
+AT_REST = ["stopped", "exited", "failed", "fatal"]  # no process; a start begins afresh
+IDLE = [NEW, *AT_REST]
 LIVE = ["starting", "running", "backoff", "stopping"]
 STATES = [*IDLE, *LIVE]
 
@@ -37,11 +38,11 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "exited", "source": ["starting", "running"], "dest": "fatal",
      "conditions": "retries_exhausted"},
     {"trigger": "exited", "source": ["starting", "running"], "dest": "backoff"},
-    {"trigger": "exited", "source": ["backoff", *IDLE], "dest": None},
+    {"trigger": "exited", "source": ["backoff", *AT_REST], "dest": None},
     {"trigger": "restarting", "source": "backoff", "dest": "starting"},
     {"trigger": "stop", "source": ["starting", "running"], "dest": "stopping"},
     {"trigger": "stop", "source": "backoff", "dest": "stopped"},
-    {"trigger": "stop", "source": ["stopping", *IDLE], "dest": None},
+    {"trigger": "stop", "source": ["stopping", *AT_REST], "dest": None},
 ]
 
 # Supervision defaults (supervisord's startsecs, startretries, exitcodes; README: Services).
