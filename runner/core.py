@@ -28,7 +28,7 @@ from machines import vocabulary as v
 from machines.base import Transitioned, TriggerRejected
 from machines.registry import Machines
 from runner import config as cfg
-from runner import durable_log
+from runner import durable_log, python_extras
 from runner.context import Paths, TaskSet
 from runner.drivers import BATCH_ENV, Driver, driver_for
 from runner.effects import kernel as kernel_effects
@@ -170,6 +170,7 @@ class Runner:
             log.warning("%s", problem)
         self.child_env = cfg.build_child_env(dict(os.environ), extra, self.driver.env(),
                                              home=self.paths.work_dir)
+        python_extras.prepare_env(self.child_env, self.paths.state_dir)
 
     def _batch_env(self) -> dict[str, str]:
         hook = install_hook(self.paths.state_dir / "pyhook")
@@ -186,6 +187,7 @@ class Runner:
             log.warning("batch input() is unavailable: %s", e)
         await self._start_driver()
         await self._run_bootstrap()
+        self.spawn(python_extras.serve_media(self, self.runs), owner="media")
         self.spawn(self.runs.serve(), owner="runs")
         await self.services.start_intrinsic()
 

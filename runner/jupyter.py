@@ -23,7 +23,9 @@ from jupyter_client.kernelspec import KernelSpecManager
 from runner.kernel_errors import InputSource, KernelDied, OutputSink
 
 # Preferred MIME type first; text/plain only when nothing richer is there.
-MIME_ORDER = ("image/png", "image/jpeg", "image/svg+xml", "text/html", "text/plain")
+MIME_ORDER = ("application/x-sorna-drawing", "image/png", "image/jpeg", "image/svg+xml",
+              "text/html", "text/plain")
+PASSED_AS_IS = frozenset({"application/x-sorna-drawing"})  # the drawing API's data (§10.1)
 WATCH_PERIOD = 0.2
 
 
@@ -226,7 +228,7 @@ def render_mime(data: dict[str, Any]) -> tuple[str, bytes] | None:
         return "stdout", str(value).encode()
     if mime == "text/html":
         return "html", str(value).encode()
-    if mime == "image/svg+xml":
+    if mime == "image/svg+xml" or mime in PASSED_AS_IS:
         body = value
     else:
         raw = value if isinstance(value, str) else base64.b64encode(value).decode()

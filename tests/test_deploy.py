@@ -137,3 +137,16 @@ def test_without_orjson_the_log_encodes_and_decodes_the_same() -> None:
     assert fastjson.FAST
     assert slow.stdout.strip() == reader.encode(
         {"a": [1, 2.5, None, True], "b": {"é": b"\xff"}, 3: (4,)})
+
+
+def test_every_module_the_bundle_carries_imports_without_orjson() -> None:
+    """orjson is binary and not in the container's Python; a module that needs it would stop
+    krunner from starting there (the reproduced-container test shows it, as root)."""
+    probe = ("import importlib, pkgutil, sys; sys.modules['orjson'] = None\n"
+             "import machines, runner, transcripts\n"
+             "for pkg in (machines, runner, transcripts):\n"
+             "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+             "        importlib.import_module(m.name)\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr

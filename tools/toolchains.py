@@ -25,6 +25,8 @@ TOOLCHAINS: dict[str, str] = {
     "dropbear": "dropbear-bin",
     "dropbearkey": "dropbear-bin",
     "ssh": "openssh-client",
+    "unshare": "util-linux",  # the reproduced kernel container (tools/container.py)
+    "mount": "mount",
     # languages (issue 9)
     "stdbuf": "coreutils",
     "javac": "default-jdk-headless",

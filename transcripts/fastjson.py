@@ -23,8 +23,14 @@ def loads(text: str | bytes) -> Any:
     return orjson.loads(text) if orjson is not None else json.loads(text)
 
 
-def dumps(data: Any, default: Callable[[Any], Any]) -> str:
+def dumps(data: Any, default: Callable[[Any], Any] | None = None) -> str:
     """Compact JSON text; `default` turns what JSON cannot hold into what it can."""
+    return dumpb(data, default).decode()
+
+
+def dumpb(data: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """Compact JSON as UTF-8 bytes (orjson's native form)."""
     if orjson is not None:
-        return orjson.dumps(data, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
-    return json.dumps(data, default=default, ensure_ascii=False, separators=(",", ":"))
+        return orjson.dumps(data, default=default, option=orjson.OPT_NON_STR_KEYS)
+    return json.dumps(data, default=default, ensure_ascii=False,
+                      separators=(",", ":")).encode()

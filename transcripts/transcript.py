@@ -24,9 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
-from transcripts import store
+from transcripts import fastjson, store
 from transcripts.events import Event
 from transcripts.reader import Recorded, Row, events, session_header
 
@@ -52,7 +50,7 @@ class _Writer:
         self.out, self.prev = out, b""
 
     def line(self, obj: dict[str, Any]) -> None:
-        body = orjson.dumps(obj)[:-1]
+        body = fastjson.dumpb(obj)[:-1]
         self.prev = _chained(self.prev, body)
         self.out.write(body + b',"h":"' + self.prev + b'"}\n')
 
@@ -134,8 +132,8 @@ class TranscriptReader:
         with self.path.open("rb") as f:
             first = f.readline()
         try:
-            head = orjson.loads(first)
-        except orjson.JSONDecodeError:
+            head = fastjson.loads(first)
+        except ValueError:
             raise ValueError(f"{self.path} is not a krunner transcript") from None
         if not isinstance(head, dict) or head.get("format") != FORMAT:
             raise ValueError(f"{self.path} is not a krunner transcript")
@@ -153,7 +151,7 @@ class TranscriptReader:
                 if ended:
                     raise TranscriptAltered(self.path, number, "follows the closing line")
                 prev = self._checked(raw, prev, number)
-                obj = orjson.loads(raw)
+                obj = fastjson.loads(raw)
                 if number == 1:
                     continue
                 if "end" in obj:

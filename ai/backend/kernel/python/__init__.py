@@ -1,0 +1,1 @@
+"""Python extras for user code (PROTOCOL §10): the drawing API in `drawing`."""
