@@ -31,10 +31,11 @@ TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 # The machine's parameters when the definition says nothing (seconds and probe counts).
-DEFAULTS: dict[str, float] = {"initial_delay": 0.0, "period": 10.0, "timeout": 15.0,
+DEFAULTS: dict[str, float] = {"initial_delay": 0.0, "period": 5.0, "timeout": 5.0,
                               "success_threshold": 1, "failure_threshold": 10}
-# `health_check` fields as Backend.AI's model definition documents them, with its defaults.
-DEFINITION_DEFAULTS: dict[str, Any] = {"path": "/", "max_retries": 10, "max_wait_time": 15.0,
+# `health_check` fields of the model definition with the 23.09 schema's defaults (the agent
+# fills them in before sending; 25.1+ documents `max_wait_time` 15 and `interval` 10).
+DEFINITION_DEFAULTS: dict[str, Any] = {"path": "/", "max_retries": 10, "max_wait_time": 5.0,
                                        "expected_status_code": 200, "interval": None,
                                        "initial_delay": 0.0}
 MIN_PERIOD = 0.1  # `max_wait_time: 0` is allowed by the schema; never spin

@@ -135,7 +135,7 @@ def test_health_check_fields_map_as_documented() -> None:
         "failure_threshold": 4, "path": "/h", "expected_status": 204}
     with_interval = params_from_definition({"path": "/", "interval": 10, "max_wait_time": None,
                                             "initial_delay": 60, "max_retries": None})
-    assert with_interval["period"] == 10 and with_interval["timeout"] == 15.0
+    assert with_interval["period"] == 10 and with_interval["timeout"] == 5.0
     assert with_interval["initial_delay"] == 60 and with_interval["failure_threshold"] == 10
     assert params_from_definition({"path": "/", "max_wait_time": 0})["period"] == 0.1
 
