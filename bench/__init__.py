@@ -1,0 +1,1 @@
+"""Benchmarks run as `python -m bench.NAME`; each prints one JSON object (never a test)."""

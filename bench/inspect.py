@@ -85,6 +85,7 @@ def build(path: Path, total: int) -> int:
         machines.consume(event)
         if log.stats.appended >= total:
             break
+    log.flush(None)  # the producer outran the writer: let it catch up before closing
     log.close()
     return log.stats.written
 

@@ -1,4 +1,7 @@
-"""What a part of the runner may use of the whole: emit events, send frames, own tasks."""
+"""What a part of the runner may use of the whole: emit events, send frames, own tasks.
+
+Protocols and plain records only: a part depends on this, never on `runner.core`.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,9 @@ class Paths:
     state_dir: Path  # runner-owned scratch (sitecustomize hook, temp files)
 
 
-class Machines(Protocol):
+class MachineStates(Protocol):
+    """What the runner's parts may read of the machines (they never move them directly)."""
+
     def state(self, source: str) -> str | None: ...
     def get(self, source: str) -> Any: ...
 
@@ -33,7 +38,7 @@ class Context(Protocol):
     paths: Paths
     child_env: dict[str, str]
     runtime_path: str
-    machines: Machines
+    machines: MachineStates
     query_settled: asyncio.Event  # the kernel machine is ready or failed
 
     def emit(self, event: Event) -> None:

@@ -21,7 +21,7 @@ from runner.effects import run as run_effects
 from runner.kernel_errors import KernelDied
 from runner.languages.toolchain import ToolchainMissing
 from runner.process import GroupProcess
-from transcripts.events import INPUT, KERNEL, OBSERVATION, run_source, stamped
+from transcripts.events import KERNEL, OBSERVATION, run_source, stamped
 
 INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
 
@@ -62,14 +62,15 @@ class Runs:
         self.current: Job | None = None
 
     # --- what the front end calls -------------------------------------------------------
-    def submit(self, op: str, payload: bytes) -> Job:
-        """Record the op as the run's first event (creating its machine) and queue it."""
-        run = Job(self._next_id, op, payload)
+    def allocate(self, op: str, payload: bytes) -> Job:
+        """A new run and its stream; the front end records the op under `job.source`."""
+        job = Job(self._next_id, op, payload)
         self._next_id += 1
-        self._runs[run.source] = run
-        self._ctx.emit(stamped(run.source, INPUT, op, payload))
-        self._queue.put_nowait(run)
-        return run
+        self._runs[job.source] = job
+        return job
+
+    def enqueue(self, job: Job) -> None:
+        self._queue.put_nowait(job)
 
     def expects_password(self) -> bool:
         run = self.current

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from machines import tables
-from tests.golden import record, sessions
+from tests.golden import document, record, sessions
 from transcripts.replay import replay
 from transcripts.transcript import load
 
@@ -55,9 +55,9 @@ def test_every_machine_table_matches_its_checked_in_fingerprint() -> None:
     assert committed == tables.fingerprints(), f"a machine table changed: {RERECORD}"
 
 
-def test_the_design_document_shows_each_table_as_it_is() -> None:
+def test_the_design_document_shows_each_table_route_and_effect_as_it_is() -> None:
     text = record.DESIGN.read_text()
-    assert record.with_diagrams(text) == text, f"docs/design.md's diagrams are stale: {RERECORD}"
+    assert document.refreshed(text) == text, f"docs/design.md is stale: {RERECORD}"
 
 
 def test_a_changed_table_changes_its_fingerprint_and_diagram() -> None:
@@ -73,3 +73,8 @@ def test_a_changed_table_changes_its_fingerprint_and_diagram() -> None:
 def test_golden_files_are_only_the_recorded_sessions() -> None:
     on_disk = {p.stem for p in Path(record.GOLDEN).glob("*.jsonl")}
     assert on_disk == set(sessions.SESSIONS), f"stale or missing transcripts: {RERECORD}"
+
+
+def test_every_module_of_the_four_layers_says_what_lives_there() -> None:
+    missing = [name for name, doc in document.module_docstrings().items() if not doc]
+    assert not missing, f"modules without a docstring: {missing}"

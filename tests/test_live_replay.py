@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import RunnerProcess
+from tools import live_reasons as reasons
 from tools.live import replay_live
 from transcripts import conversation as talk
 from transcripts.events import FRONTEND, INPUT, KERNEL, OBSERVATION, OUTPUT, Event
@@ -117,3 +119,53 @@ def test_conversations_join_chunks_and_mask_what_is_volatile() -> None:
     assert talk.differences(got, got) == []
     assert talk.differences(got, {FRONTEND: got[FRONTEND]})[:2] == [
         "--- recorded run:1", "+++ replayed run:1"]
+
+
+def test_live_replay_works_on_a_copy_of_a_relative_folder_and_takes_masks(
+        runner: RunnerProcess, tmp_path: Path) -> None:
+    (runner.work_dir / "given.txt").write_text("from the user")
+    client = runner.client()
+    client.query("import random\nopen('made.txt', 'w').write('x')\n"
+                 "print(open('given.txt').read(), random.randint(1000, 9999))")
+    assert runner.stop() == 0
+    folder = tmp_path / "user-work"
+    folder.mkdir()
+    (folder / "given.txt").write_text("from the user")
+    cmd = [sys.executable, "-m", "tools.replay", "live", "--log", str(runner.log_path),
+           "--work-dir", "user-work"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    plain = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env,
+                           timeout=120)
+    assert plain.returncode == 1, plain.stderr  # the random number differs
+    assert "was not reproduced" in plain.stdout and "from the user" in plain.stdout
+    masked = subprocess.run([*cmd, "--mask", r"\d{4}"], capture_output=True, text=True,
+                            cwd=tmp_path, env=env, timeout=120)
+    assert masked.returncode == 0, masked.stdout + masked.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["given.txt"]  # never changed
+    bad = subprocess.run([*cmd, "--mask", "("], capture_output=True, text=True, cwd=tmp_path,
+                         env=env, timeout=60)
+    assert bad.returncode == 2
+
+
+def test_a_replay_names_what_came_from_outside_and_what_it_could_not_reproduce() -> None:
+    recorded = [
+        _rec(1, Event("service:web", INPUT, "start-service", {"name": "web"})),
+        _rec(2, Event("service:web", OUTPUT, "service-result", b'{"status": "started"}')),
+        _rec(3, Event("model:llm", OBSERVATION, "ProcessExited", {"pid": 7, "exit_code": -9})),
+        _rec(4, Event("kernel", OBSERVATION, "KernelDied", {"reason": "heartbeat lost"})),
+    ]
+    outside = reasons.from_outside(recorded)
+    assert outside == [
+        "recorded event 3 (model:llm ProcessExited): the process was killed by signal 9 "
+        "from outside the session; a replay cannot do that again",
+        "recorded event 4 (kernel KernelDied: heartbeat lost): the Jupyter kernel died from "
+        "outside the session; a replay cannot do that again"]
+    gone = {"service:web": ["service-result: '{\"status\": \"failed\"}'"]}
+    diff = talk.differences(talk.by_source(recorded, []), gone)
+    assert reasons.unreproduced(recorded, diff) == [
+        "recorded event 1 (service:web start-service) was not reproduced: it answered "
+        "service-result: '{\"status\": \"started\"}' then, and service-result: "
+        "'{\"status\": \"failed\"}' now"]
+    shut = [_rec(1, Event("service:web", INPUT, "shutdown-service", "web")),
+            _rec(2, Event("service:web", OBSERVATION, "ProcessExited", {"exit_code": -15}))]
+    assert reasons.from_outside(shut) == []

@@ -1,20 +1,19 @@
 """`make demo`: a real runner driven through a real session, then what its log recorded.
 
 The session: query mode with state, input and an error; a batch run whose build fails; a
-model service that becomes healthy and then dies. Afterwards: the runs' state timeline, the
-model's health history, the session's transcript, and an offline replay of that transcript
-that checks every machine against what was recorded.
+model service that becomes healthy, is overloaded for a while (its server answers 503),
+recovers and is shut down. Afterwards: the runs' state timeline, the model's health summary
+and picture, the session's transcript, and an offline replay of that transcript. Everything
+stays in `build/demo/` (replaced by the next demo), and the demo ends by printing the
+commands that look at it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
+import shutil
 import socket
-import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +21,9 @@ from tools import inspect as inspect_tool
 from tools import replay as replay_tool
 from tools import transcript as transcript_tool
 from tools.client import AgentClient
-from tools.launch import RunnerProcess, start_runner
+from tools.launch import ROOT, RunnerProcess, start_runner
+
+DEMO_DIR = ROOT / "build" / "demo"  # kept after the demo, replaced by the next one
 
 
 def say(text: str) -> None:
@@ -50,57 +51,109 @@ def batch_mode(client: AgentClient) -> None:
     show("exit codes clean/build/exec", (r.clean_exit, r.build_exit, r.exec_exit))
 
 
+MODEL_SERVER = """
+import http.server, pathlib, sys
+
+FLAG = pathlib.Path(__file__).with_name("overloaded")
+
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        busy = FLAG.exists()
+        self.send_response(503 if busy else 200)
+        self.end_headers()
+        self.wfile.write(b"overloaded" if busy else b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Health).serve_forever()
+"""
+
+
 def model_service(runner: RunnerProcess, client: AgentClient, port: int) -> None:
-    say("a model service: healthy, then its server dies")
+    say("a model service: healthy, overloaded for a while (503), recovered, shut down")
     model_dir = runner.home / "model"
     model_dir.mkdir()
+    (model_dir / "server.py").write_text(MODEL_SERVER)
     model = {"name": "demo-llm", "model_path": str(model_dir), "service": {
-        "start_command": [sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
-                          str(port)], "port": port,
-        "health_check": {"path": "/", "max_retries": 3, "max_wait_time": 0.5}}}
+        "start_command": [sys.executable, str(model_dir / "server.py"), str(port)],
+        "port": port, "health_check": {"path": "/health", "max_retries": 3,
+                                       "max_wait_time": 0.5}}}
     show("start-model-service", client.start_model_service(model))
     show("model-service-status", json.loads(client.wait_for("model-service-status", 30)))
-    time.sleep(1.2)  # a few passing probes for the history
-    os.kill(_model_pid(runner), signal.SIGKILL)
-    show("after SIGKILL", json.loads(client.wait_for("model-service-status", 30)))
-
-
-def _model_pid(runner: RunnerProcess) -> int:
-    db = sqlite3.connect(runner.log_path)
-    try:
-        row = db.execute("SELECT json_extract(data, '$.pid') FROM events "
-                         "WHERE source='model:demo-llm' AND name='ServiceSpawned'").fetchone()
-    finally:
-        db.close()
-    return int(row[0])
+    time.sleep(2.0)  # passing probes for the history
+    (model_dir / "overloaded").touch()
+    show("overloaded", json.loads(client.wait_for("model-service-status", 30)))
+    time.sleep(2.0)
+    (model_dir / "overloaded").unlink()
+    show("recovered", json.loads(client.wait_for("model-service-status", 30)))
+    time.sleep(1.5)
+    client.shutdown_service(f"demo-llm-{port}")
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="krunner-demo-") as tmp:
-        say("starting a runner")
-        runner = start_runner(Path(tmp))
-        client = runner.client()
-        began = time.monotonic()
-        client.status()
-        show("first status after", f"{time.monotonic() - began:.3f} s")
-        port = _free_port()
-        try:
-            query_mode(client)
-            batch_mode(client)
-            model_service(runner, client, port)
-        finally:
-            show("runner exit code", runner.stop())
-        log = str(runner.log_path)
-        say("the runs and the kernel, as state timelines (tools.inspect timeline)")
-        inspect_tool.main(["--log", log, "timeline"])
-        say("the model's health history (tools.inspect health)")
-        inspect_tool.main(["--log", log, "health"])
-        transcript = str(Path(tmp) / "session.jsonl")
-        say("its transcript, a file to attach to a ticket (tools.transcript export)")
-        transcript_tool.main(["export", "--log", log, "--out", transcript])
-        show_transcript(Path(transcript))
-        say("offline replay from that transcript alone (tools.replay offline)")
-        return replay_tool.main(["offline", "--transcript", transcript])
+    folder = DEMO_DIR
+    if folder.exists():
+        shutil.rmtree(folder)  # the previous demo's; this one stays until the next
+    folder.mkdir(parents=True)
+    log = folder / "events.sqlite3"
+    say(f"starting a runner (everything it makes stays in {_shown(folder)})")
+    runner = start_runner(folder, "python", "--log", str(log))
+    client = runner.client()
+    began = time.monotonic()
+    client.status()
+    show("first status after", f"{time.monotonic() - began:.3f} s")
+    try:
+        query_mode(client)
+        batch_mode(client)
+        model_service(runner, client, _free_port())
+    finally:
+        show("runner exit code", runner.stop())
+    return look(folder, log, runner.work_dir)
+
+
+def look(folder: Path, log: Path, work: Path) -> int:
+    """What the log holds, with the tools a user would run; then the commands to try."""
+    say("the runs and the kernel, as state timelines (krunner-inspect timeline)")
+    inspect_tool.main(["--log", str(log), "timeline"])
+    say("a model went unhealthy: when and why (krunner-inspect health)")
+    picture = folder / "health.svg"
+    inspect_tool.main(["--log", str(log), "health", "--probes", "8", "--picture", str(picture),
+                       "--picture", str(folder / "health.png")])
+    transcript = folder / "session.jsonl"
+    say("its transcript, a file to attach to a ticket (krunner-transcript export)")
+    transcript_tool.main(["export", "--log", str(log), "--out", str(transcript)])
+    show_transcript(transcript)
+    say("offline replay from that transcript alone (krunner-replay offline)")
+    code = replay_tool.main(["offline", "--transcript", str(transcript)])
+    say(f"all of it is kept in {_shown(folder)}; look at it yourself:")
+    bin_dir = _shown(Path(sys.executable).parent)
+    for line in COMMANDS:
+        print("   " + line.format(bin=bin_dir, log=_shown(log), folder=_shown(folder),
+                                  transcript=_shown(transcript), work=_shown(work)))
+    return code
+
+
+COMMANDS = [
+    "{bin}/krunner-inspect --log {log} sessions",
+    "{bin}/krunner-inspect --log {log} health                 # when and why",
+    "{bin}/krunner-inspect --log {log} health --picture {folder}/health.svg",
+    "{bin}/krunner-inspect --log {log} events --source model:demo-llm --since 1h -n 30",
+    "{bin}/krunner-inspect --log {log} events --kind input --full",
+    "{bin}/krunner-transcript verify {transcript}",
+    "{bin}/krunner-replay offline --transcript {transcript}",
+    "{bin}/krunner-replay live --log {log} --work-dir {work}",
+]
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said from here."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def show_transcript(path: Path, shown: int = 12) -> None:

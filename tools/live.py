@@ -9,12 +9,16 @@ own log; both logs are then compared source by source (`transcripts.conversation
 
 from __future__ import annotations
 
+import re
+import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools import live_reasons as reasons
 from tools.client import AgentClient
 from tools.launch import start_runner
 from transcripts import conversation as talk
@@ -32,11 +36,13 @@ class LiveReport:
     redacted_inputs: int
     stalls: list[int] = field(default_factory=list)  # seqs sent without their answers
     differences: list[str] = field(default_factory=list)
+    unreproduced: list[str] = field(default_factory=list)  # which recorded event, and why
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "sent": self.sent, "answers_expected": self.answers_expected,
                 "answers_got": self.answers_got, "redacted_inputs": self.redacted_inputs,
-                "stalls": self.stalls, "differences": self.differences}
+                "stalls": self.stalls, "differences": self.differences,
+                "unreproduced": self.unreproduced}
 
 
 def wait_answers(client: AgentClient, got: int, count: int, timeout: float) -> int:
@@ -52,34 +58,65 @@ def wait_answers(client: AgentClient, got: int, count: int, timeout: float) -> i
 
 
 def replay_live(recorded: list[Recorded], lang: str, *, work_dir: Path | None = None,
-                timeout: float = 30.0) -> LiveReport:
-    """Drive a fresh `lang` runner with the recorded frames; compare what both answered."""
+                timeout: float = 30.0, masks: Sequence[str] = ()) -> LiveReport:
+    """Drive a fresh `lang` runner with the recorded frames; compare what both answered.
+
+    `work_dir` is copied first and the new runner works in the copy: a replay never changes
+    the folder it is given. `masks` are extra regular expressions for volatile values.
+    """
     steps = talk.inbound(recorded)
     expected = talk.answers(recorded)
     with tempfile.TemporaryDirectory(prefix="krunner-live-") as tmp:
-        runner = start_runner(Path(tmp), lang, *(["--work-dir", str(work_dir)] if work_dir
-                                                 else []))
-        client = runner.client()
-        stalls: list[int] = []
-        got = 0
+        extra: list[str] = []
+        if work_dir is not None:
+            copy = Path(tmp) / "work-copy"
+            shutil.copytree(work_dir.resolve(), copy, symlinks=True)
+            extra = ["--work-dir", str(copy)]
+        runner = start_runner(Path(tmp), lang, *extra)
         try:
-            last_sent = time.monotonic()
-            for step in steps:
-                got = wait_answers(client, got, step.answers_before, timeout)
-                if got < step.answers_before:
-                    stalls.append(step.seq)
-                time.sleep(max(min(step.gap, MAX_GAP) - (time.monotonic() - last_sent), 0.0))
-                client.send_raw(step.frames)
-                last_sent = time.monotonic()
-            got = wait_answers(client, got, expected, timeout)
+            got, stalls = _drive(runner.client(), steps, expected, timeout)
         finally:
             runner.stop()  # also closes the client
         replayed = _session_events(runner.log_path)
-    recorded_talk = talk.by_source(recorded, talk.volatile_paths(recorded))
-    replayed_talk = talk.by_source(replayed, talk.volatile_paths(replayed))
+    recorded_talk = _masked(talk.by_source(recorded, talk.volatile_paths(recorded)), masks)
+    replayed_talk = _masked(talk.by_source(replayed, talk.volatile_paths(replayed)), masks)
     diff = talk.differences(recorded_talk, replayed_talk)
+    by_seq = {r.seq: r.event for r in recorded}
+    why = [*(f"recorded event {seq} ({by_seq[seq].source} {by_seq[seq].name}) was sent, but "
+             "the new runner never gave the answers the agent had had before it"
+             for seq in stalls), *reasons.unreproduced(recorded, diff)]
+    if diff or stalls:
+        why = reasons.from_outside(recorded) + why
     return LiveReport(not diff and not stalls, len(steps), expected, got,
-                      sum(s.redacted for s in steps), stalls, diff)
+                      sum(s.redacted for s in steps), stalls, diff, why)
+
+
+def _drive(client: AgentClient, steps: list[talk.Inbound], expected: int, timeout: float
+           ) -> tuple[int, list[int]]:
+    """Send each recorded message in its turn; the answers got and the stalled seqs."""
+    stalls: list[int] = []
+    got = 0
+    last_sent = time.monotonic()
+    for step in steps:
+        got = wait_answers(client, got, step.answers_before, timeout)
+        if got < step.answers_before:
+            stalls.append(step.seq)
+        time.sleep(max(min(step.gap, MAX_GAP) - (time.monotonic() - last_sent), 0.0))
+        client.send_raw(step.frames)
+        last_sent = time.monotonic()
+    return wait_answers(client, got, expected, timeout), stalls
+
+
+def _masked(talks: dict[str, list[str]], masks: Sequence[str]) -> dict[str, list[str]]:
+    patterns = [re.compile(m) for m in masks]
+    if not patterns:
+        return talks
+    out = {}
+    for source, lines in talks.items():
+        for p in patterns:
+            lines = [p.sub("<masked>", line) for line in lines]
+        out[source] = lines
+    return out
 
 
 def _session_events(log: Path) -> list[Recorded]:

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from tools import logs as logset
+from tools.inspect.render import quiet_pipe
 from tools.live import replay_live
-from transcripts.location import resolve_log_path
-from transcripts.reader import Recorded, events, latest_session, open_readonly, session_header
+from transcripts.reader import Recorded, events
 from transcripts.replay import FED, MOVES, replay_rows, replay_session
 from transcripts.transcript import TranscriptReader, load
 
@@ -34,57 +38,66 @@ def _offline(args: argparse.Namespace) -> dict[str, Any]:
         report = replay_rows(reader.rows(FED + MOVES, data_of=FED))
         report.events = reader.events
         return report.as_dict()
-    conn = open_readonly(resolve_log_path(args.log))
-    return replay_session(conn, _session(conn, args.session)).as_dict()
+    ref = _session(args)
+    return replay_session(ref.log.conn, ref.id).as_dict()
 
 
 def _live(args: argparse.Namespace) -> dict[str, Any]:
     header, recorded = _recorded(args)
     lang = args.lang or header.get("language") or "python"
-    work_dir = Path(args.work_dir) if args.work_dir else None
-    return replay_live(recorded, lang, work_dir=work_dir, timeout=args.timeout).as_dict()
+    work_dir = Path(args.work_dir).resolve() if args.work_dir else None
+    if work_dir is not None and not work_dir.is_dir():
+        raise FileNotFoundError(f"no folder {args.work_dir} to copy for the replay")
+    for mask in args.mask:
+        re.compile(mask)  # a bad pattern is bad input, said before anything runs
+    return replay_live(recorded, lang, work_dir=work_dir, timeout=args.timeout,
+                       masks=args.mask).as_dict()
 
 
 def _recorded(args: argparse.Namespace) -> tuple[dict[str, Any], list[Recorded]]:
     if args.transcript:
         header, recorded = load(Path(args.transcript))
         return header["session"], recorded
-    conn = open_readonly(resolve_log_path(args.log))
-    session = _session(conn, args.session)
-    return session_header(conn, session), list(events(conn, session))
+    ref = _session(args)
+    return ref.row, list(events(ref.log.conn, ref.id))
 
 
-def _session(conn: sqlite3.Connection, chosen: str | None) -> str:
-    session = chosen or latest_session(conn)
-    if session is None:
-        raise LookupError("the log holds no session")
-    return session
+def _session(args: argparse.Namespace) -> logset.SessionRef:
+    """The session named (id or unique prefix; default the latest) in the logs given."""
+    return logset.find_session(logset.open_all(args.log), args.session)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="replay", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("mode", choices=("offline", "live"))
-    p.add_argument("--log", default=None, help="event log (default: as the runner's)")
+    p.add_argument("--log", action="append", default=None,
+                   help="event log or glob, repeatable (default: the runner's)")
     p.add_argument("--session", default=None, help="session id (default: the latest)")
     p.add_argument("--transcript", default=None, help="a transcript file instead of a log")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--lang", default=None, help="live: runtime type (default: the session's)")
-    p.add_argument("--work-dir", default=None, help="live: the new runner's work folder")
+    p.add_argument("--work-dir", default=None,
+                   help="live: a folder to copy as the new runner's work folder (the folder "
+                        "itself is never changed)")
+    p.add_argument("--mask", action="append", default=[], metavar="REGEX",
+                   help="live: also mask what matches REGEX in both sides' answers (repeat)")
     p.add_argument("--timeout", type=float, default=30.0,
                    help="live: seconds to wait for each expected answer")
     args = p.parse_args(argv)
     try:
         report = _offline(args) if args.mode == "offline" else _live(args)
-    except (OSError, LookupError, ValueError, RuntimeError, sqlite3.Error) as e:
+    except (OSError, LookupError, ValueError, RuntimeError, sqlite3.Error, re.error) as e:
         print(f"replay: {e}", file=sys.stderr)
         return 2
-    if args.format == "json":
-        print(json.dumps(report, indent=2, default=str))
-    elif args.mode == "offline":
-        _print_offline(report)
-    else:
-        _print_live(report)
+    with quiet_pipe():
+        if args.format == "json":  # orjson: a big report without copies of it
+            sys.stdout.buffer.write(orjson.dumps(report, default=str,
+                                                 option=orjson.OPT_INDENT_2) + b"\n")
+        elif args.mode == "offline":
+            _print_offline(report)
+        else:
+            _print_live(report)
     return 0 if report["ok"] else 1
 
 
@@ -105,8 +118,8 @@ def _print_live(report: dict[str, Any]) -> None:
     print(f"live replay {'matches' if report['ok'] else 'DIFFERS'}: {_counts(report)}")
     if report["redacted_inputs"]:
         print("  (passwords were not recorded: their inputs were replayed as '<redacted>')")
-    for seq in report["stalls"]:
-        print(f"  the new runner never gave the answers the agent had before event {seq}")
+    for line in report["unreproduced"]:
+        print(f"  {line}")
     for line in report["differences"]:
         print(f"  {line}")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tools import logs as logset
 from tools.inspect.events import parse_time
-from tools.inspect.render import iso
+from tools.inspect.render import iso, quiet_pipe
 from transcripts import store
 from transcripts.location import resolve_log_path
 from transcripts.transcript import TranscriptAltered, export, fingerprint, import_into, verify
@@ -49,10 +49,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with quiet_pipe():
+            return COMMANDS[args.command](args)
     except TranscriptAltered as err:
         print(f"transcript: ALTERED: {err}", file=sys.stderr)
         return 1 if args.command == "verify" else 2
+    except BrokenPipeError:
+        raise
     except (OSError, LookupError, ValueError, sqlite3.Error) as err:
         print(f"transcript: {err}", file=sys.stderr)
         return 2

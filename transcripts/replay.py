@@ -4,6 +4,7 @@ transitions it produces against the recorded ones. Nothing is executed."""
 from __future__ import annotations
 
 import sqlite3
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,10 +62,18 @@ def replay_rows(recorded: Iterable[Row], *, truncated: bool = False) -> ReplayRe
 
     `truncated`: the log ends where a crash cut it, so the moves caused by its last recorded
     events may be missing from it; only those (after every recorded move) are forgiven.
+    Moves are paired as they come, so memory holds the lag between the two, not the session.
     """
-    produced: list[Move] = []
-    machines = Machines(lambda t: produced.append(_move(t)))
-    expected: list[tuple[int, Move]] = []
+    pairs = _Pairs()
+    timelines: dict[str, list[tuple[str | None, str | None]]] = {}
+
+    def produced(t: Transitioned | TriggerRejected) -> None:
+        move = _move(t)
+        pairs.got(move)
+        if move[0] == TRANSITION:
+            timelines.setdefault(move[1], []).append((move[2], move[4]))
+
+    machines = Machines(produced)
     count = fed = 0
     for seq, source, kind, name, data, from_state, to_state in recorded:
         count += 1
@@ -72,30 +81,50 @@ def replay_rows(recorded: Iterable[Row], *, truncated: bool = False) -> ReplayRe
             fed += 1
             machines.consume(Event(source, kind, name, data))
         elif kind in MOVES:
-            expected.append((seq, (kind, source, name, from_state, to_state)))
-    divergence = _first_divergence(expected, produced[:len(expected)] if truncated
-                                   else produced)
-    return ReplayReport(divergence is None, count, fed, len(produced), divergence,
-                        _timelines(produced))
+            pairs.want(seq, (kind, source, name, from_state, to_state))
+    divergence = pairs.first_divergence(truncated)
+    return ReplayReport(divergence is None, count, fed, pairs.moves, divergence, timelines)
 
 
-def _first_divergence(expected: list[tuple[int, Move]], produced: list[Move]
-                      ) -> Divergence | None:
-    for i, (seq, move) in enumerate(expected):
-        got = produced[i] if i < len(produced) else None
-        if got != move:
-            return Divergence(seq, move, got)
-    if len(produced) > len(expected):
-        return Divergence(None, None, produced[len(expected)])
-    return None
+class _Pairs:
+    """The i-th recorded move beside the i-th produced one, compared as both arrive."""
 
+    def __init__(self) -> None:
+        self.expected: deque[tuple[int, Move]] = deque()
+        self.produced: deque[Move] = deque()
+        self.divergence: Divergence | None = None
+        self.moves = 0
 
-def _timelines(produced: list[Move]) -> dict[str, list[tuple[str | None, str | None]]]:
-    timelines: dict[str, list[tuple[str | None, str | None]]] = {}
-    for kind, source, trigger, _from, to in produced:
-        if kind == TRANSITION:
-            timelines.setdefault(source, []).append((trigger, to))
-    return timelines
+    def want(self, seq: int, move: Move) -> None:
+        if self.divergence is None:
+            self.expected.append((seq, move))
+            self._pair()
+
+    def got(self, move: Move) -> None:
+        self.moves += 1
+        if self.divergence is None:
+            self.produced.append(move)
+            self._pair()
+
+    def _pair(self) -> None:
+        while self.expected and self.produced:
+            seq, want = self.expected.popleft()
+            got = self.produced.popleft()
+            if got != want:
+                self.divergence = Divergence(seq, want, got)
+                self.expected.clear()
+                self.produced.clear()
+                return
+
+    def first_divergence(self, truncated: bool) -> Divergence | None:
+        if self.divergence is not None:
+            return self.divergence
+        if self.expected:
+            seq, move = self.expected[0]
+            return Divergence(seq, move, None)
+        if self.produced and not truncated:
+            return Divergence(None, None, self.produced[0])
+        return None
 
 
 def record(log: Any, stream: Iterable[Event]) -> None:

@@ -68,9 +68,13 @@ def connect_writable(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def import_session(path: Path, session: dict[str, Any], events: Iterable[Event]) -> int:
+# wall, mono, source, kind, name, from_state, to_state, data (encoded as `encode` does)
+StoredRow = tuple[float, float, str, str, str, str | None, str | None, object]
+
+
+def import_session(path: Path, session: dict[str, Any], rows: Iterable[StoredRow]) -> int:
     """Write a recorded session (a transcript's) into a log as its own session, streaming,
-    in one transaction: if `events` raises (an altered file) nothing is kept."""
+    in one transaction: if `rows` raises (an altered file) nothing is kept."""
     conn = connect_writable(Path(path))
     try:
         conn.execute("PRAGMA busy_timeout=10000")
@@ -80,9 +84,7 @@ def import_session(path: Path, session: dict[str, Any], events: Iterable[Event])
         try:
             key = conn.execute(INSERT_SESSION, [session.get(c) for c in SESSION_COLUMNS]
                                ).lastrowid
-            rows = ((key, e.wall, e.mono, e.source, e.kind, e.name, e.from_state, e.to_state,
-                     encode(e.data)) for e in events)
-            written = conn.executemany(INSERT, rows).rowcount
+            written = conn.executemany(INSERT, ((key, *row) for row in rows)).rowcount
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from transcripts import fastjson, store
 from transcripts.events import Event
-from transcripts.reader import Recorded, Row, events, session_header
+from transcripts.reader import Recorded, Row, encode, events, session_header
 
 FORMAT = "krunner-transcript"
 VERSION = 2
@@ -108,6 +108,8 @@ def _portable(data: Any) -> Any:
 
 
 def _from_portable(value: Any) -> Any:
+    if type(value) not in (dict, list):  # most values: nothing to undo
+        return value
     if isinstance(value, dict):
         if len(value) == 1 and "$utf8" in value:
             return value["$utf8"].encode("utf-8")
@@ -143,14 +145,18 @@ class TranscriptReader:
                                     "older version carry no integrity check: export again)")
         self.header: dict[str, Any] = head
 
-    def lines(self) -> Iterator[dict[str, Any]]:
-        """The event lines, parsed, each after its hash checked out."""
+    def lines(self, kinds: frozenset[str] | None = None) -> Iterator[dict[str, Any]]:
+        """The event lines, parsed, each after its hash checked out; with `kinds`, lines of
+        other kinds are checked but not parsed."""
         prev, number, ended = b"", 0, False
         with self.path.open("rb") as f:
             for number, raw in enumerate(f, 1):
                 if ended:
                     raise TranscriptAltered(self.path, number, "follows the closing line")
                 prev = self._checked(raw, prev, number)
+                kind = _kind(raw) if kinds is not None and number > 1 else None
+                if kind is not None and kind not in kinds:  # type: ignore[operator]
+                    continue
                 obj = fastjson.loads(raw)
                 if number == 1:
                     continue
@@ -186,11 +192,21 @@ class TranscriptReader:
     def rows(self, kinds: tuple[str, ...], data_of: tuple[str, ...]) -> Iterator[Row]:
         """Lean rows for offline replay (see `reader.rows`): other kinds skipped, data
         decoded only for `data_of`."""
-        for d in self.lines():
+        for d in self.lines(frozenset(kinds)):
             kind = d["kind"]
             if kind in kinds:
                 data = _from_portable(d["data"]) if kind in data_of else None
                 yield d["seq"], d["source"], kind, d["name"], data, d["from"], d["to"]
+
+
+def _kind(raw: bytes) -> str | None:
+    """An event line's kind, read without parsing the line: its first `,"kind":"` is the
+    key itself (a quote inside a string value is escaped), and the closing line has none
+    (None: parse it)."""
+    at = raw.find(b',"kind":"')
+    if at < 0:
+        return None
+    return raw[at + 9:raw.index(b'"', at + 9)].decode()
 
 
 def load(path: Path) -> tuple[dict[str, Any], list[Recorded]]:
@@ -211,6 +227,7 @@ def import_into(path: Path, log_path: Path) -> str:
     """Load a transcript into a log file as its own session, through the log's writer,
     streaming and in one transaction: an altered file imports nothing. The session id."""
     reader = TranscriptReader(path)
-    store.import_session(log_path, reader.header["session"],
-                         (r.event for r in reader.recorded()))
+    rows = ((d["wall"], d["mono"], d["source"], d["kind"], d["name"], d["from"], d["to"],
+             encode(_from_portable(d["data"]))) for d in reader.lines())
+    store.import_session(log_path, reader.header["session"], rows)
     return str(reader.header["session"]["id"])

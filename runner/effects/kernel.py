@@ -31,15 +31,18 @@ class KernelHost(Protocol):
 
 
 def _settled(host: KernelHost, t: Transitioned) -> None:
+    """Let waiting queries go ahead (or be refused, if this runtime has no query mode)."""
     host.query_settled.set()
 
 
 def _failed(host: KernelHost, t: Transitioned) -> None:
+    """Log why query mode is gone; waiting and later queries are refused with the reason."""
     log.error("query mode is disabled: %s", (t.data or {}).get("reason"))
     host.query_settled.set()
 
 
 def _restarting(host: KernelHost, t: Transitioned) -> None:
+    """Hold new queries and restart the Jupyter kernel (KernelRestarted or ...Failed)."""
     host.query_settled.clear()  # queries wait for the restart
     host.spawn(_restart(host), owner="kernel-restart")
 
@@ -55,6 +58,7 @@ async def _restart(host: KernelHost) -> None:
 
 
 def _stopping(host: KernelHost, t: Transitioned) -> None:
+    """Wake the runner's shutdown: runs, services and kernel end, the log is closed."""
     host.stop_requested.set()
 
 

@@ -33,16 +33,19 @@ class RunHost(Protocol):
 
 
 def _work(host: RunHost, job: Job, t: Transitioned) -> None:
+    """Out of the queue: start the step's work (a process, or a query in the kernel)."""
     if t.from_state == "queued":  # executing is entered again after each input
         host.begin(job)
 
 
 def _ask(host: RunHost, job: Job, t: Transitioned) -> None:
+    """Send `waiting-input` (empty for batch programs, `is_password` for queries)."""
     payload = b"" if job.op == "exec" else json.dumps({"is_password": job.password}).encode()
     host.send(job.source, "waiting-input", payload)
 
 
 def _end(host: RunHost, job: Job, t: Transitioned) -> None:
+    """Send the one terminal message with the machine's exit code; free the queue."""
     if job.answer is not None and not job.answer.done():
         job.answer.cancel()  # e.g. interrupted while asking: nobody will answer now
     exit_code = (t.data or {})["exit_code"]

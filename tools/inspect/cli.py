@@ -63,8 +63,8 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--model", default=None, help="one model service (default: all)")
     h.add_argument("--probes", default="20",
                    help="how many of the last probes to list, or 'all' (default 20)")
-    h.add_argument("--picture", default=None, metavar="FILE",
-                   help="also draw the history to FILE (.svg or .png)")
+    h.add_argument("--picture", action="append", default=[], metavar="FILE",
+                   help="also draw the history to FILE (.svg or .png; repeatable)")
     return p
 
 
@@ -134,9 +134,9 @@ def _health(logs: list[LogFile], args: argparse.Namespace) -> int:
     refs = logset.choose_sessions(logs, args.session)
     last = None if args.probes == "all" else int(args.probes)
     found = health.summaries(refs, args.model, last)
-    if args.picture:
-        picture.save(found, refs, Path(args.picture), args.utc)
-        print(f"picture of {len(found)} model(s) written to {args.picture}", file=sys.stderr)
+    for path in args.picture:
+        picture.save(found, refs, Path(path), args.utc)
+        print(f"picture of {len(found)} model(s) written to {path}", file=sys.stderr)
     for s in found:
         if s["until"] is not None and _unclean(refs, s["session"]):
             print(f"note: session {s['session'][:8]}: {logset.UNCLEAN}", file=sys.stderr)

@@ -48,7 +48,8 @@ def draw(found: Sequence[dict[str, Any]], refs: Sequence[SessionRef], utc: bool)
     d = Drawing(WIDTH, TOP + len(found) * row_height + 90)
     x = lambda t: LEFT + (t - t0) / (t1 - t0) * (WIDTH - LEFT - RIGHT)  # noqa: E731
     first, last = iso(t0, utc) or "", iso(t1, utc) or ""
-    d.add(Text(LEFT, 22, f"model health, {first[:16]} to {last[:16]} (UTC{first[-6:]})", 16,
+    cut = 19 if t1 - t0 < 3600 else 16  # seconds when the span is short
+    d.add(Text(LEFT, 22, f"model health, {first[:cut]} to {last[:cut]} (UTC{first[-6:]})", 16,
                bold=True))
     by_id = {r.id: r for r in refs}
     for i, s in enumerate(found):
@@ -64,7 +65,8 @@ def _model(d: Drawing, s: dict[str, Any], ref: SessionRef, x: Any, top: float,
     d.add(Text(LEFT - 8, top + 12, s["model"], 13, anchor="end", bold=True))
     d.add(Text(LEFT - 8, top + 24, f"session {s['session'][:8]}", 9, "#666", "end"))
     uptime = "-" if s["uptime_pct"] is None else f"{s['uptime_pct']:.1f} % up"
-    d.add(Text(LEFT - 8, top + BAND + 34, f"{uptime}, {s['flaps']} flaps", 10, "#666", "end"))
+    flaps = f"{s['flaps']} flap" + ("" if s["flaps"] == 1 else "s")
+    d.add(Text(LEFT - 8, top + BAND + 34, f"{uptime}, {flaps}", 10, "#666", "end"))
     for m in s["transitions"]:
         width = x(min(m["wall"] + (m["held_s"] or 0), span[1])) - x(m["wall"])
         d.add(Rect(x(m["wall"]), top, width, BAND, COLOURS.get(m["to_state"], OTHER),
