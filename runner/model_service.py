@@ -5,7 +5,7 @@ the model's health machine (`model:<name>`): its exit is unhealthy at once. Prob
 task and one HTTP client per model, so a hung server delays no other model; each probe is an
 observation, and the health machine (every default and the definition mapping live in
 `machines/model_health.py`) decides. `model-service-status` is sent by the entry effects
-(`runner/service_effects.py`), also when the model is stopped.
+(`runner/effects/model_health.py`), also when the model is stopped.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from machines.base import Transitioned
 from machines.model_health import LIVE, params_from_definition
 from runner import prestart
 from runner.context import Context
+from runner.effects.model_health import ON_ENTER
+from runner.effects.service import dispatch
 from runner.probe import Prober
-from runner.service_effects import MODEL_ON_ENTER, dispatch
 from runner.servicedefs import LaunchRefused
 from runner.supervisor import Launch, Supervisor
 from transcripts.events import OBSERVATION, model_source, service_source, stamped
@@ -108,9 +109,9 @@ class ModelServices:
             with contextlib.suppress(Exception):
                 await asyncio.shield(prober.aclose())
 
-    # --- entry effects (runner/service_effects.py) ---------------------------------------
+    # --- entry effects (runner/effects/model_health.py) ---------------------------------------
     def on_transition(self, t: Transitioned) -> None:
-        dispatch(MODEL_ON_ENTER, self, t)
+        dispatch(ON_ENTER, self, t)
 
     def send_status(self, t: Transitioned) -> None:
         """Tell the agent when a model becomes healthy or unhealthy (always both keys)."""

@@ -2,7 +2,7 @@
 
 The supervisor only emits observations (start requested, spawned, port opened, start failed,
 exited, restarting) and acts on the service machine's transitions through the entry effects
-of `runner/service_effects.py`. It spawns only on entering `starting`, which the machine
+of `runner/effects/service.py`. It spawns only on entering `starting`, which the machine
 allows only when no process of the service is left, and every spawn first waits for the
 previous group of that service to be gone: a race of start, stop, restart, crash or shutdown
 can never leave two copies or an orphan.
@@ -25,8 +25,8 @@ from machines import vocabulary as v
 from machines.base import Transitioned
 from machines.service import IDLE, LIVE, SUPERVISION
 from runner.context import Context
+from runner.effects.service import ON_ENTER, dispatch
 from runner.process_group import end_group, signal_group
-from runner.service_effects import SERVICE_ON_ENTER, dispatch
 from runner.servicedefs import LaunchRefused, ServiceDef, app_entry
 from transcripts.events import OBSERVATION, service_source, stamped
 
@@ -163,9 +163,9 @@ class Supervisor:
         defs = [d for n, d in self.defs.items() if not name or n == name]
         return {"status": "done", "data": [app_entry(d) for d in defs]}
 
-    # --- entry effects (runner/service_effects.py) ---------------------------------------
+    # --- entry effects (runner/effects/service.py) ---------------------------------------
     def on_transition(self, t: Transitioned) -> None:
-        dispatch(SERVICE_ON_ENTER, self, t)
+        dispatch(ON_ENTER, self, t)
 
     def begin_attempt(self, t: Transitioned) -> None:
         name = t.source.split(":", 1)[1]

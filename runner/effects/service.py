@@ -1,8 +1,7 @@
-"""What the runner does on entering each state of the service and model-health machines.
+"""The service machine's effect table: what the runner does on entering each service state.
 
-The tables in `machines/service.py` and `machines/model_health.py` say when states change;
-these two tables say what happens then, in one place. Each entry names the method that acts
-(`Supervisor.<name>` for services, `ModelServices.<name>` for model health).
+`machines/service.py` says when a service's state changes; this table says what happens then.
+Each entry names the `Supervisor` method (runner/supervisor.py) that acts.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from typing import Any
 
 from machines.base import Transitioned
 
-SERVICE_ON_ENTER: dict[str, str] = {
+ON_ENTER: dict[str, str] = {
     "starting": "begin_attempt",  # prestart (time-limited), spawn one process group, wait port
     "running": "answer_started",  # the waiting start-service replies `started` (`running`)
     "backoff": "schedule_restart",  # a restart after the back-off delay, if still wanted then
@@ -20,12 +19,6 @@ SERVICE_ON_ENTER: dict[str, str] = {
     "exited": "answer_ended",  # an expected exit after a good run: not restarted
     "failed": "answer_ended",  # the agent's start failed: the reply says why
     "fatal": "answer_ended",  # too many failed starts in a row: given up until a new start
-}
-
-MODEL_ON_ENTER: dict[str, str] = {
-    "healthy": "send_status",  # model-service-status is_healthy true
-    "unhealthy": "send_status",  # model-service-status is_healthy false
-    "stopped": "send_stopped",  # false too, unless the agent was already told unhealthy
 }
 
 
