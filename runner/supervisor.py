@@ -25,7 +25,7 @@ from machines import vocabulary as v
 from machines.base import Transitioned
 from machines.service import IDLE, LIVE, SUPERVISION
 from runner.context import Context
-from runner.effects.service import ON_ENTER, dispatch
+from runner.effects import service as service_effects
 from runner.process_group import end_group, signal_group
 from runner.servicedefs import LaunchRefused, ServiceDef, app_entry
 from transcripts.events import OBSERVATION, service_source, stamped
@@ -165,7 +165,7 @@ class Supervisor:
 
     # --- entry effects (runner/effects/service.py) ---------------------------------------
     def on_transition(self, t: Transitioned) -> None:
-        dispatch(ON_ENTER, self, t)
+        service_effects.act(self, t)
 
     def begin_attempt(self, t: Transitioned) -> None:
         name = t.source.split(":", 1)[1]
