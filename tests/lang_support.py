@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.stdin_watch import session_members
 from tests.conftest import RunnerProcess, gone
 from tools.client import AgentClient
 from tools.launch import start_runner
@@ -87,20 +88,7 @@ def session_pids(runner_pid: int) -> list[int]:
         ppid, sid = int(fields[1]), int(fields[3])
         if sid == int(name) and ppid == runner_pid:
             found.append(int(name))
-    return [pid for sid in found for pid in _in_session(sid)]
-
-
-def _in_session(sid: int) -> list[int]:
-    pids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                fields = Path(f"/proc/{name}/stat").read_bytes().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[3]) == sid:
-                pids.append(int(name))
-    return pids
+    return [pid for sid in found for pid in session_members(sid)]
 
 
 def events(runner: RunnerProcess, name: str) -> list[dict[str, object]]:

@@ -3,8 +3,6 @@ the original, whose batch build always failed), `./main`, and `go run` for a que
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from runner.drivers import Step
 from runner.languages.program import ProgramDriver, missing
 from runner.languages.toolchain import Tool
@@ -26,11 +24,7 @@ class GoDriver(ProgramDriver):
         return Step([self.runtime, "build", "-o", "main", *files])
 
     def execute(self) -> Step:
-        if (self.work_dir / "main").is_file():
-            return Step(["./main"], batch=True)
-        return missing("./main", "execute")
+        return self.run_built()
 
-    def cell_commands(self, code: str, cell: Path) -> list[list[str]]:
-        source = cell / "main.go"
-        source.write_text(code)
-        return [[self.need(), "run", str(source)]]
+    def cell_runner(self) -> list[str]:
+        return [self.need(), "run"]

@@ -3,8 +3,6 @@ folder; the original's `ghc --make main …` fails on GHC 9), `./main`, `runghc`
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from runner.drivers import Step
 from runner.languages.program import ProgramDriver, missing
 from runner.languages.toolchain import Tool
@@ -23,11 +21,7 @@ class HaskellDriver(ProgramDriver):
         return Step([self.runtime, "--make", "-o", "main", "main.hs"])
 
     def execute(self) -> Step:
-        if (self.work_dir / "main").is_file():
-            return Step(["./main"], batch=True)
-        return missing("./main", "execute")
+        return self.run_built()
 
-    def cell_commands(self, code: str, cell: Path) -> list[list[str]]:
-        source = cell / "main.hs"
-        source.write_text(code)
-        return [[self.need(RUNGHC), str(source)]]
+    def cell_runner(self) -> list[str]:
+        return [self.need(RUNGHC)]

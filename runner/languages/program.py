@@ -65,6 +65,12 @@ class ProgramDriver(Driver):
     def execute(self) -> Step:
         return self.run_main(f"main{self.suffix}", [self.runtime])
 
+    def run_built(self, program: str = "main") -> Step:
+        """Run the program the build made in the work folder."""
+        if (self.work_dir / program).is_file():
+            return Step([f"./{program}"], batch=True)
+        return missing(f"./{program}", "execute")
+
     def run_main(self, main: str, argv: list[str]) -> Step:
         """Run `main` with `argv` if it exists, else say it is missing (exit 127)."""
         if not (self.work_dir / main).is_file():
@@ -86,7 +92,11 @@ class ProgramDriver(Driver):
         """Write the cell's program into `cell`; the commands that compile and run it."""
         source = cell / f"main{self.suffix}"
         source.write_text(code)
-        return [[self.need(), str(source)]]
+        return [[*self.cell_runner(), str(source)]]
+
+    def cell_runner(self) -> list[str]:
+        """The command a query's source file is given to."""
+        return [self.need()]
 
     async def start(self, kernel_dir: Path, env: dict[str, str],
                     on_death: Callable[[str], None],

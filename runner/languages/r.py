@@ -3,8 +3,6 @@ cells, real completion), plain-text results instead of the HTML the agent cannot
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from runner.drivers import Step
 from runner.languages.kernels import KernelOrProgramDriver
 from runner.languages.toolchain import Tool
@@ -29,10 +27,8 @@ class RDriver(KernelOrProgramDriver):
         assert self.kernel is not None
         await self.kernel.execute(PLAIN_RESULTS, lambda kind, data: None, _no_input)
 
-    def cell_commands(self, code: str, cell: Path) -> list[list[str]]:
-        source = cell / "main.R"
-        source.write_text(code)
-        return [[self.need(RSCRIPT), str(source)]]
+    def cell_runner(self) -> list[str]:
+        return [self.need(RSCRIPT)]
 
 
 async def _no_input(prompt: str, is_password: bool) -> str:

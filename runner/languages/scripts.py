@@ -28,8 +28,8 @@ class LuaDriver(ProgramDriver):
         return Step(line_buffered(step.command), batch=True) if isinstance(
             step.command, list) else step
 
-    def cell_commands(self, code: str, cell: Path) -> list[list[str]]:
-        return [line_buffered(argv) for argv in super().cell_commands(code, cell)]
+    def cell_runner(self) -> list[str]:
+        return line_buffered([self.need()])
 
 
 class PhpDriver(ProgramDriver):
@@ -52,9 +52,8 @@ class OctaveDriver(ProgramDriver):
     def execute(self) -> Step:  # the original looked for main.js here
         return self.run_main("main.m", [self.runtime, *OCTAVE_FLAGS])
 
-    def cell_commands(self, code: str, cell: Path) -> list[list[str]]:
-        return [[argv[0], *OCTAVE_FLAGS, *argv[1:]]
-                for argv in super().cell_commands(code, cell)]
+    def cell_runner(self) -> list[str]:
+        return [self.need(), *OCTAVE_FLAGS]
 
 
 OCTAVE_FLAGS = ["--quiet", "--no-gui"]
