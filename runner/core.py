@@ -1,8 +1,9 @@
 """The runner: wires the log, the machines, the front end, the runs and the services together.
 
 Everything that happens goes through `emit` (log it, let the machines consume it); every
-machine move comes back through `_on_machine` (log it, let the one effect handler of that
-machine act on it).
+machine move comes back through `_on_machine` (log it, hand it to that machine's effect
+table). Wiring only: no lifecycle flag lives here; what state the kernel is in is the kernel
+machine's, read through `machines`.
 """
 
 from __future__ import annotations

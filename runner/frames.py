@@ -1,4 +1,7 @@
-"""Inbound frames from the agent, checked; outbound payloads, encoded as the agent reads them."""
+"""Inbound frames from the agent, checked; outbound payloads, encoded as the agent reads them.
+
+Pure encoding and checking: no sockets, no events, no state.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""What query mode exchanges with the rest of the runner, without importing jupyter_client."""
+"""What query mode exchanges with the rest of the runner, without importing jupyter_client.
+
+Types only: importing this must stay cheap (the runner binds its sockets before it loads
+jupyter_client).
+"""
 
 from __future__ import annotations
 

@@ -26,8 +26,8 @@ TOOLCHAINS: dict[str, str] = {
     # languages (issue 9)
     "stdbuf": "coreutils",
     "javac": "default-jdk-headless",
-    "rustc": "rustc",
-    "cargo": "cargo",
+    "/usr/bin/rustc": "rustc",  # Debian's, not a rustup shim that needs HOME
+    "/usr/bin/cargo": "cargo",
     "go": "golang-go",
     "node": "nodejs",
     "lua5.4": "lua5.4",

@@ -1,5 +1,9 @@
 """Offline replay: rebuild every machine from recorded inputs and observations, and check the
-transitions it produces against the recorded ones. Nothing is executed."""
+transitions it produces against the recorded ones.
+
+Nothing is executed and nothing is written: it reads a log or a transcript and drives fresh
+machines through `machines.registry.Machines.consume`, exactly as the runner does.
+"""
 
 from __future__ import annotations
 
