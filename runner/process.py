@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from runner.outpipe import OutputPipe
+from runner.process_group import signal_group
 from runner.stdin_watch import Ask, watch_stdin
 
 TAIL = 256  # bytes of recent output kept: the prompt a program printed before reading
@@ -109,8 +110,7 @@ class GroupProcess:
     def signal(self, signum: int) -> None:
         """Signal the whole group (the shell and everything it started)."""
         self.stopping = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signum)
+        signal_group(self.pid, signum)
 
     async def interrupt(self) -> None:
         """SIGINT the group; SIGTERM, then SIGKILL, if it is still there after a while."""
