@@ -125,7 +125,7 @@ class Supervisor:
         if before in ("running", "backoff"):
             return {"status": "running"}
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        slot.waiters.append((answer, before not in LIVE))
+        slot.waiters.append((answer, before != "starting"))  # joining a start under way: running
         return await answer
 
     async def shutdown(self, name: str) -> None:
