@@ -53,6 +53,8 @@ class Watched(Protocol):
 
     def stdin_fd(self) -> int | None: ...
 
+    def output_pending(self) -> bool: ...
+
     async def feed(self, text: str) -> None: ...
 
 
@@ -69,8 +71,12 @@ async def watch_stdin(proc: Watched, ask: Ask) -> None:
         if not _waits_on_empty_pipe(proc, link):
             period = min(period * 1.5, MAX_PERIOD)
             continue
+        # The prompt went out before the question: nothing left in the output pipes, and one
+        # loop turn for the pump to forward what it has just read.
         seen = proc.last_output
-        await asyncio.sleep(0)  # output read in this loop turn reaches the agent first
+        if proc.output_pending():
+            continue
+        await asyncio.sleep(0)
         if proc.last_output != seen or proc.stopping:
             continue
         text = await ask(is_password_prompt(proc.tail))
@@ -82,7 +88,7 @@ async def watch_stdin(proc: Watched, ask: Ask) -> None:
 
 def _waits_on_empty_pipe(proc: Watched, link: str) -> bool:
     fd = proc.stdin_fd()
-    if fd is None or _unread_bytes(fd) > 0:
+    if fd is None or unread_bytes(fd) > 0:
         return False
     return any(waits_on(pid, link) for pid in session_members(proc.pid))
 
@@ -93,7 +99,7 @@ def is_password_prompt(tail: bytes) -> bool:
     return bool(PASSWORD_PROMPT.search(text.rsplit("\n", 1)[-1]))
 
 
-def _unread_bytes(fd: int) -> int:
+def unread_bytes(fd: int) -> int:
     try:
         raw = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
     except OSError:
