@@ -123,6 +123,9 @@ def load(folder: Path, models: int = 20, rounds: int = 200) -> dict[str, Any]:
                           max_wait_time=1.0, interval=0.1)
             assert bc.start_model_service(entry)["status"] == "started"
         healthy = {f"m{i}" for i in range(models)}
+        for kind, data in bc.skipped:  # told while the later starts were being answered
+            if kind == "model-service-status" and json.loads(data)["is_healthy"]:
+                healthy.discard(json.loads(data)["model_name"])
         while healthy:
             kind, data = bc.recv(60, "model-service-status")
             if kind == "model-service-status" and json.loads(data)["is_healthy"]:
