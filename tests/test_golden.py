@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from machines import tables
+from machines.events import OUTPUT, RUN_PREFIX, TRANSITION
+from machines.run import FINAL
+from runner.effects.run import TERMINAL_MESSAGE
 from tests.golden import document, record, sessions
 from transcripts.replay import replay
 from transcripts.transcript import load
@@ -77,3 +80,19 @@ def test_golden_files_are_only_the_recorded_sessions() -> None:
 def test_every_module_of_the_four_layers_says_what_lives_there() -> None:
     missing = [name for name, doc in document.module_docstrings().items() if not doc]
     assert not missing, f"modules without a docstring: {missing}"
+
+
+@pytest.mark.parametrize("name", list(sessions.SESSIONS))
+def test_each_run_got_one_terminal_message_with_its_machines_exit_code(name: str) -> None:
+    _, recorded = load(record.transcript_path(name))
+    terminal: dict[str, list[int]] = {}
+    final: dict[str, int] = {}
+    for rec in recorded:
+        e = rec.event
+        if not e.source.startswith(RUN_PREFIX):
+            continue
+        if e.kind == OUTPUT and e.name in TERMINAL_MESSAGE.values():
+            terminal.setdefault(e.source, []).append(json.loads(e.data)["exitCode"])
+        elif e.kind == TRANSITION and e.to_state in FINAL:
+            final[e.source] = e.data["exit_code"]
+    assert {source: [code] for source, code in final.items()} == terminal
