@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test toolchains bench compare stress crash flood clean
+.PHONY: demo test toolchains bench compare stress crash flood clean bundle deploy-bench
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,6 +19,7 @@ toolchains:
 test: $(STAMP) toolchains
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m tools.container
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -27,6 +28,12 @@ bench: $(STAMP)
 
 compare: $(STAMP)
 	$(PY) -m bench.compare
+
+bundle: $(STAMP)
+	$(PY) -m tools.bundle
+
+deploy-bench: $(STAMP)
+	$(PY) -m bench.deploy
 
 stress: $(STAMP)
 	$(PY) -m bench.stress 100000

@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from machines import vocabulary as v
-from machines.base import Transitioned, TriggerRejected
-from machines.registry import Machines
-from transcripts.events import INPUT, OBSERVATION, OUTPUT, REJECTED, TRANSITION, Event
+from transcripts import synthetic
+from transcripts.events import INPUT, OBSERVATION, OUTPUT, Event
 from transcripts.store import EventLog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,22 +66,7 @@ def stream(seed: int = 7) -> Iterator[Event]:
 def build(path: Path, total: int) -> int:
     log = EventLog(path, batch_events=20_000)
     log.open_session(kernel_id="bench", language="python")
-    current: list[Event] = []
-
-    def sink(t: Transitioned | TriggerRejected) -> None:
-        e = current[0]
-        if isinstance(t, TriggerRejected):
-            log.append(Event(t.source, REJECTED, t.trigger, t.data, t.state, None, e.wall,
-                             e.mono))
-        else:
-            log.append(Event(t.source, TRANSITION, t.trigger, t.data, t.from_state,
-                             t.to_state, e.wall, e.mono))
-
-    machines = Machines(sink)
-    for event in stream():
-        current[:] = [event]
-        log.append(event)
-        machines.consume(event)
+    for _ in synthetic.record_timed(log, stream()):
         if log.stats.appended >= total:
             break
     log.flush(None)  # the producer outran the writer: let it catch up before closing
@@ -101,9 +85,11 @@ except SystemExit as e:
 else:
     code = 0
 elapsed = time.perf_counter() - began
-print(json.dumps({{"seconds": elapsed, "exit": code,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}),
-      file=sys.stderr)
+use = resource.getrusage(resource.RUSAGE_SELF)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent
+peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
+print(json.dumps({{"seconds": elapsed, "exit": code, "cpu": use.ru_utime + use.ru_stime,
+                  "peak_rss_mb": peak / 1024}}), file=sys.stderr)
 """
 
 
@@ -111,14 +97,16 @@ def measured(argv: list[str], module: str, path: str = "") -> dict[str, Any]:
     """Run a tool in a fresh process, stdout discarded; its time (from process start to
     end, and inside) and its peak RSS."""
     script = MEASURE.format(argv=argv, module=module)
-    env = {**os.environ, "PYTHONPATH": path or str(ROOT)}
+    where = path or str(ROOT)  # `python -c` puts its folder first on sys.path
+    env = {**os.environ, "PYTHONPATH": where}
     began = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", script], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env, check=False)
+                          stderr=subprocess.PIPE, text=True, cwd=where, env=env, check=False)
     total = time.perf_counter() - began
     figures = json.loads(done.stderr.strip().splitlines()[-1])
     return {"process_s": round(total, 3), "inside_s": round(figures["seconds"], 3),
-            "exit": figures["exit"], "peak_rss_mb": round(figures["peak_rss_mb"], 1)}
+            "cpu_s": round(figures["cpu"], 3), "exit": figures["exit"],
+            "peak_rss_mb": round(figures["peak_rss_mb"], 1)}
 
 
 def old_tree(folder: Path) -> Path:
@@ -172,6 +160,7 @@ def compare(folder: Path, log: Path, before: Path, events: int) -> dict[str, Any
     }
     for key in ("import_now", "import_before", "replay_now", "replay_before", "verify_now"):
         r[key]["events_per_s"] = round(events / r[key]["inside_s"])
+        r[key]["events_per_cpu_s"] = round(events / r[key]["cpu_s"])
     r["health_speedup"] = round(r["health_before"]["process_s"] / r["health_now"]["process_s"], 1)
     r["transcript_mb"] = {"now": round(new_t.stat().st_size / 2**20, 1),
                           "before": round(old_t.stat().st_size / 2**20, 1)}

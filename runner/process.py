@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from runner.process_group import signal_group
 from runner.stdin_watch import Ask, watch_stdin
 
 CHUNK = 65536
@@ -101,8 +102,7 @@ class GroupProcess:
     def signal(self, signum: int) -> None:
         """Signal the whole group (the shell and everything it started)."""
         self.stopping = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signum)
+        signal_group(self.pid, signum)
 
     async def interrupt(self) -> None:
         """SIGINT the group; SIGTERM, then SIGKILL, if it is still there after a while."""

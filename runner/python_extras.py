@@ -39,15 +39,14 @@ class HasCurrentRun(Protocol):
     current: _Run | None  # the run queue's run in progress
 
 
-def prepare_env(env: dict[str, str], state_dir: Path) -> dict[str, str]:
-    """`env` with the user library last on PYTHONPATH and the media socket named."""
+def prepare_env(env: dict[str, str], state_dir: Path) -> None:
+    """Put the user library last on `env`'s PYTHONPATH and name the media socket in it."""
     library = install_user_library(state_dir / "pylib")
     env["PYTHONPATH"] = ":".join(p for p in (env.get("PYTHONPATH"), str(library)) if p)
     socket_path = state_dir / "media.sock"
     if len(str(socket_path)) > SOCKET_PATH_MAX:
         socket_path = Path(tempfile.mkdtemp(prefix="krunner-media-")) / "media.sock"
     env[MEDIA_ENV] = str(socket_path)
-    return env
 
 
 def install_user_library(folder: Path) -> Path:

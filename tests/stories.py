@@ -7,31 +7,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from machines import vocabulary as v
-from machines.base import Transitioned, TriggerRejected
-from machines.registry import Machines
-from transcripts.events import OBSERVATION, REJECTED, TRANSITION, Event
+from transcripts import synthetic
+from transcripts.events import OBSERVATION, Event
 from transcripts.store import EventLog
 
 MODEL = "model:llm"
 
 
 def record_timed(log: EventLog, stream: Iterable[Event]) -> None:
-    current: list[Event] = []
-
-    def sink(t: Transitioned | TriggerRejected) -> None:
-        e = current[0]
-        if isinstance(t, TriggerRejected):
-            log.append(Event(t.source, REJECTED, t.trigger, t.data, t.state, None, e.wall,
-                             e.mono))
-        else:
-            log.append(Event(t.source, TRANSITION, t.trigger, t.data, t.from_state,
-                             t.to_state, e.wall, e.mono))
-
-    machines = Machines(sink)
-    for event in stream:
-        current[:] = [event]
-        log.append(event)
-        machines.consume(event)
+    for _ in synthetic.record_timed(log, stream):
+        pass
 
 
 def probe(t: float, ok: bool, latency: float, reason: str = "connection refused",

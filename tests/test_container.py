@@ -103,6 +103,7 @@ def test_unusable_folders_are_explained_and_the_runner_keeps_serving(tmp_path: P
 
 NEEDS_CONTAINER = pytest.mark.skipif(container.usable() is not None,
                                      reason=f"reproduced container: {container.usable()}")
+BUILDS_PYTHONS = pytest.mark.timeout(900)  # the first use builds the container's Pythons
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +112,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
 
 
 @NEEDS_CONTAINER
+@BUILDS_PYTHONS
 def test_the_volume_has_only_the_originals_dependencies(tmp_path: Path) -> None:
     probe = ("import importlib.util as u\n"
              "names = ['zmq', 'msgpack', 'jupyter_client', 'aiohttp', 'boto3', 'janus',\n"
@@ -145,6 +147,7 @@ def _files(folder: Path) -> set[str]:
 
 
 @NEEDS_CONTAINER
+@BUILDS_PYTHONS
 def test_a_session_in_a_reproduced_container_and_its_log_outlives_it(
         bundle: Bundle, tmp_path: Path) -> None:
     """The agent's mounts, command and stop signal; a user's work folder that holds files named
@@ -192,3 +195,25 @@ def test_a_session_in_a_reproduced_container_and_its_log_outlives_it(
                              str(storage / "krunner" / f"{kernel_id}.sqlite3"), "health",
                              "--format", "json"], cwd=ROOT, capture_output=True, text=True)
     assert health.returncode == 0 and "llm" in health.stdout, health.stderr
+
+
+@BUILDS_PYTHONS
+def test_an_agent_host_installs_krunner_in_place_of_the_original_and_rolls_back(
+        bundle: Bundle, tmp_path: Path) -> None:
+    """The operator's guide, step by step, in a venv standing in for the agent's."""
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "agent")], check=True)
+    pip = [str(tmp_path / "agent" / "bin" / "python"), "-m", "pip", "install", "-q",
+           "--no-deps", "--disable-pip-version-check"]
+    subprocess.run([*pip, *container.ORIGINALS], check=True)
+    subprocess.run([*pip, "--force-reinstall", *map(str, bundle.wheels)], check=True)
+    site = container.site_packages(tmp_path / "agent" / "bin" / "python")
+    mounted = site / "ai" / "backend" / "kernel"  # what the agent bind-mounts
+    assert (mounted / "VERSION").read_text().strip() == bundle.version
+    assert (mounted / "_krunner" / "runner" / "core.py").is_file()
+    assert _files(site / "ai" / "backend" / "helpers") == _files(bundle.helpers)
+
+    kept = subprocess.run([*pip, *container.ORIGINALS], capture_output=True, text=True)
+    assert kept.returncode == 0 and (mounted / "_krunner").is_dir()  # ==23.9.10 is satisfied
+    subprocess.run([*pip, "--force-reinstall", *container.ORIGINALS], check=True)
+    assert (mounted / "VERSION").read_text().strip() == "23.09.10"  # the original's spelling
+    assert not (mounted / "_krunner").exists() and (mounted / "base.py").is_file()

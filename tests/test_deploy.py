@@ -120,33 +120,34 @@ def test_the_order_in_which_the_logs_place_is_chosen(
         assert str(place.path) == expected.replace("WORK", str(tmp_path))
 
 
+def without_orjson(code: str) -> str:
+    """Run `code` in a Python where `import orjson` fails, as in the container; its stdout."""
+    done = subprocess.run([sys.executable, "-c", "import sys; sys.modules['orjson'] = None\n"
+                           + code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_without_orjson_the_log_encodes_and_decodes_the_same() -> None:
     """The container's Python has no orjson: the standard library stands in, same text."""
-    probe = ("import sys; sys.modules['orjson'] = None\n"
-             "from transcripts import fastjson, reader\n"
-             "assert not fastjson.FAST\n"
-             "data = {'a': [1, 2.5, None, True], 'b': {'é': b'\\xff'}, 3: (4,)}\n"
-             "text = reader.encode(data)\n"
-             "print(text)\n"
-             "assert reader.decode(text) == {'a': [1, 2.5, None, True], 'b': {'é': b'\\xff'},"
-             " '3': [4]}\n")
-    slow = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                          text=True)
-    assert slow.returncode == 0, slow.stderr
+    data = {"a": [1, 2.5, None, True], "b": {"é": b"\xff"}, 3: (4,)}
+    slow = without_orjson("from transcripts import fastjson, reader\n"
+                          "assert not fastjson.FAST\n"
+                          f"text = reader.encode({data!r})\n"
+                          "print(text)\n"
+                          "print(reader.decode(text))\n")
     from transcripts import fastjson, reader
     assert fastjson.FAST
-    assert slow.stdout.strip() == reader.encode(
-        {"a": [1, 2.5, None, True], "b": {"é": b"\xff"}, 3: (4,)})
+    text, decoded = slow.splitlines()
+    assert text == reader.encode(data)
+    assert decoded == repr({"a": [1, 2.5, None, True], "b": {"é": b"\xff"}, "3": [4]})
 
 
 def test_every_module_the_bundle_carries_imports_without_orjson() -> None:
     """orjson is binary and not in the container's Python; a module that needs it would stop
     krunner from starting there (the reproduced-container test shows it, as root)."""
-    probe = ("import importlib, pkgutil, sys; sys.modules['orjson'] = None\n"
-             "import machines, runner, transcripts\n"
-             "for pkg in (machines, runner, transcripts):\n"
-             "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
-             "        importlib.import_module(m.name)\n")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                          text=True)
-    assert done.returncode == 0, done.stderr
+    without_orjson("import importlib, pkgutil\n"
+                   "import machines, runner, transcripts\n"
+                   "for pkg in (machines, runner, transcripts):\n"
+                   "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+                   "        importlib.import_module(m.name)\n")

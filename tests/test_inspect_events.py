@@ -157,3 +157,16 @@ def _seen(lines: queue.Queue[dict], wanted: Callable[[dict], bool], within: floa
         except queue.Empty:
             return False
     return False
+
+
+def test_times_are_read_as_dates_times_of_day_ages_or_epochs() -> None:
+    from datetime import UTC, datetime
+
+    from tools.inspect.events import parse_time
+
+    today = datetime.now(UTC).date().isoformat()
+    assert parse_time("09:30", utc=True) == datetime.fromisoformat(f"{today}T09:30+00:00"
+                                                                    ).timestamp()
+    assert parse_time("2023-11-14T22:13:20Z", utc=False) == T0
+    assert parse_time("1700000000", utc=False) == T0
+    assert parse_time("2h", utc=False, now=T0) == T0 - 7200

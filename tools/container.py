@@ -13,13 +13,13 @@
   extra binds, e.g. a `.logs` storage folder), cwd `/home/work`, and the command
   `python -s -m ai.backend.kernel [--debug] LANG RUNTIME_PATH` with a container's environment.
 
-Needs root, unshare(1) and mount(8) (the agent's bind mounts are real bind mounts here).
-Built venvs are kept under `build/container` and reused; a lock serialises their building.
+`launch()` needs root, unshare(1) and mount(8) (the agent's bind mounts are real bind mounts
+here). Built venvs are kept under `build/container` and reused; a lock serialises their
+building; `python -m tools.container` builds them ahead (`make test` does, so no test waits).
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import functools
 import json
@@ -30,7 +30,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +55,7 @@ mkdir -p /home/work /home/config
 mount --bind "$work" /home/work
 mount --bind "$config" /home/config
 printf '%s\n' "$binds" | while IFS='|' read -r src dst; do
-  [ -n "$src" ] && mkdir -p "$dst" && mount --bind "$src" "$dst"
+  if [ -n "$src" ]; then mkdir -p "$dst"; mount --bind "$src" "$dst"; fi
 done
 mount -t tmpfs tmpfs /tmp
 cd /home/work
@@ -71,12 +71,20 @@ def usable() -> str | None:
     return f"needs {' and '.join(missing)}" if missing else None
 
 
-@contextlib.contextmanager
-def _building(name: str) -> Iterator[Path]:
+def _venv(name: str, base_python: str, options: tuple[str, ...],
+          fill: Callable[[Path], None]) -> Path:
+    """The Python of `build/container/<name>`, made and filled once (a lock serialises it)."""
     BUILD.mkdir(parents=True, exist_ok=True)
+    venv = BUILD / name
     with open(BUILD / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        yield BUILD / name
+        python = venv / "bin" / "python"
+        if not (venv / ".ready").exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            subprocess.run([base_python, "-m", "venv", *options, str(venv)], check=True)
+            fill(python)
+            (venv / ".ready").touch()
+    return python
 
 
 def _pip(python: Path, *args: str) -> None:
@@ -93,25 +101,21 @@ def site_packages(python: Path) -> Path:
 
 def volume_python() -> Path:
     """The volume's Python: the original's dependencies only, with empty mount points."""
-    with _building("volume") as venv:
-        python = venv / "bin" / "python"
-        if (venv / ".ready").exists():
-            return python
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        _pip(python, *ORIGINALS)
-        site = site_packages(python)
-        kept = BUILD / "original-mount"
-        shutil.rmtree(kept, ignore_errors=True)
-        for name in MOUNT_POINTS:
-            shutil.copytree(site / "ai" / "backend" / name, kept / name)
-        subprocess.run([str(python), "-m", "pip", "uninstall", "-q", "-y",
-                        *ORIGINAL_PACKAGES], check=True)
-        for name in MOUNT_POINTS:
-            shutil.rmtree(site / "ai" / "backend" / name, ignore_errors=True)
-            (site / "ai" / "backend" / name).mkdir(parents=True)
-        (venv / ".ready").touch()
-        return python
+    return _venv("volume", sys.executable, (), _fill_volume)
+
+
+def _fill_volume(python: Path) -> None:
+    _pip(python, *ORIGINALS)
+    site = site_packages(python)
+    kept = BUILD / "original-mount"
+    shutil.rmtree(kept, ignore_errors=True)
+    for name in MOUNT_POINTS:
+        shutil.copytree(site / "ai" / "backend" / name, kept / name)
+    subprocess.run([str(python), "-m", "pip", "uninstall", "-q", "-y", *ORIGINAL_PACKAGES],
+                   check=True)
+    for name in MOUNT_POINTS:
+        shutil.rmtree(site / "ai" / "backend" / name, ignore_errors=True)
+        (site / "ai" / "backend" / name).mkdir(parents=True)
 
 
 def original_mount() -> tuple[Path, Path]:
@@ -122,21 +126,16 @@ def original_mount() -> tuple[Path, Path]:
 
 def image_python() -> Path:
     """The image's Python: ipykernel, no krunner, `--user` installs allowed."""
-    with _building("image") as venv:
-        python = venv / "bin" / "python"
-        if (venv / ".ready").exists():
-            return python
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([_system_python(), "-m", "venv", "--system-site-packages", str(venv)],
-                       check=True)
-        _pip(python, *IMAGE_PACKAGES)
-        spec = venv / "share" / "jupyter" / "kernels" / "python3"
-        spec.mkdir(parents=True, exist_ok=True)
-        (spec / "kernel.json").write_text(json.dumps({
-            "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3 (image)", "language": "python"}))
-        (venv / ".ready").touch()
-        return python
+    return _venv("image", _system_python(), ("--system-site-packages",), _fill_image)
+
+
+def _fill_image(python: Path) -> None:
+    _pip(python, *IMAGE_PACKAGES)
+    spec = python.parent.parent / "share" / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (image)", "language": "python"}))
 
 
 def jupyter_data() -> Path:
@@ -206,3 +205,14 @@ def launch(kernel: Path, helpers: Path, work: Path, config: Path, *, lang: str =
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=stderr)
     return Container(proc, inp, out, work, stderr_path, spawned_at)
+
+
+def main() -> int:
+    """`python -m tools.container`: build (once) the volume's and the image's Pythons."""
+    print(volume_python())
+    print(image_python())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -91,6 +91,7 @@ def model_service(runner: RunnerProcess, client: AgentClient, port: int) -> None
     show("recovered", json.loads(client.wait_for("model-service-status", 30)))
     time.sleep(1.5)
     client.shutdown_service(f"demo-llm-{port}")
+    client.status()  # answered after the shutdown was taken in
 
 
 def main() -> int:

@@ -22,6 +22,7 @@ from tools import live_reasons as reasons
 from tools.client import AgentClient
 from tools.launch import start_runner
 from transcripts import conversation as talk
+from transcripts.events import INPUT, OUTPUT
 from transcripts.reader import Recorded, events, latest_session, open_readonly
 
 MAX_GAP = 5.0  # seconds: a user who paused for an hour is not replayed in real time
@@ -45,15 +46,31 @@ class LiveReport:
                 "unreproduced": self.unreproduced}
 
 
-def wait_answers(client: AgentClient, got: int, count: int, timeout: float) -> int:
-    """Read until `count` answers in all have arrived; the count then (short: it stalled)."""
+@dataclass(slots=True)
+class Received:
+    """What the new runner has sent so far: answers, and other non-console messages
+    (model health statuses, service results) that come on their own time."""
+
+    answers: int = 0
+    others: int = 0
+
+    def count(self, msg_type: str) -> None:
+        if msg_type in talk.ANSWERS:
+            self.answers += 1
+        elif msg_type not in talk.CONSOLE:
+            self.others += 1
+
+
+def wait_answers(client: AgentClient, got: Received, count: int, timeout: float,
+                 others: int = 0) -> Received:
+    """Read until `count` answers (and `others` other messages) in all have arrived."""
     deadline = time.monotonic() + timeout
-    while got < count:
+    while got.answers < count or got.others < others:
         try:
             msg_type, _ = client.recv(max(deadline - time.monotonic(), 0.0), "an answer")
         except TimeoutError:
             break
-        got += msg_type in talk.ANSWERS
+        got.count(msg_type)
     return got
 
 
@@ -74,7 +91,7 @@ def replay_live(recorded: list[Recorded], lang: str, *, work_dir: Path | None = 
             extra = ["--work-dir", str(copy)]
         runner = start_runner(Path(tmp), lang, *extra)
         try:
-            got, stalls = _drive(runner.client(), steps, expected, timeout)
+            got, stalls = _drive(runner.client(), steps, recorded, timeout)
         finally:
             runner.stop()  # also closes the client
         replayed = _session_events(runner.log_path)
@@ -91,20 +108,30 @@ def replay_live(recorded: list[Recorded], lang: str, *, work_dir: Path | None = 
                       sum(s.redacted for s in steps), stalls, diff, why)
 
 
-def _drive(client: AgentClient, steps: list[talk.Inbound], expected: int, timeout: float
-           ) -> tuple[int, list[int]]:
-    """Send each recorded message in its turn; the answers got and the stalled seqs."""
+def _drive(client: AgentClient, steps: list[talk.Inbound], recorded: list[Recorded],
+           timeout: float) -> tuple[int, list[int]]:
+    """Send each recorded message in its turn; the answers got and the stalled seqs. At the
+    end, wait (as long as the session went on after its last frame, and a little) for the
+    messages that came on their own time, such as a model's health statuses."""
     stalls: list[int] = []
-    got = 0
+    got = Received()
     last_sent = time.monotonic()
     for step in steps:
         got = wait_answers(client, got, step.answers_before, timeout)
-        if got < step.answers_before:
+        if got.answers < step.answers_before:
             stalls.append(step.seq)
         time.sleep(max(min(step.gap, MAX_GAP) - (time.monotonic() - last_sent), 0.0))
         client.send_raw(step.frames)
         last_sent = time.monotonic()
-    return wait_answers(client, got, expected, timeout), stalls
+    want = Received()
+    for rec in recorded:
+        if rec.event.kind == OUTPUT:
+            want.count(rec.event.name)
+    inputs = [r.event.mono for r in recorded if r.event.kind == INPUT]
+    tail = recorded[-1].event.mono - (inputs[-1] if inputs else recorded[0].event.mono)
+    got = wait_answers(client, got, want.answers, timeout)
+    return wait_answers(client, got, want.answers, min(max(tail, 0) + MAX_GAP, timeout),
+                        want.others).answers, stalls
 
 
 def _masked(talks: dict[str, list[str]], masks: Sequence[str]) -> dict[str, list[str]]:

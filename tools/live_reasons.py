@@ -1,7 +1,8 @@
 """Why a live replay could not reproduce a session: the recorded events it names.
 
-Some of what a session recorded came from outside it (a model server killed by someone, a
-Jupyter kernel that died): sending the same frames again cannot bring those back. And when
+Some of what a session recorded came from outside it (a model server killed by someone or
+answering probes badly, a Jupyter kernel that died): sending the same frames again cannot
+bring those back. And when
 a source's answers differ, the first recorded input of that source is the event that was
 not reproduced, with the first answer that changed.
 """
@@ -12,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from transcripts.events import INPUT, OBSERVATION
+from transcripts.events import INPUT, OBSERVATION, TRANSITION
 from transcripts.reader import Recorded
 
 STOPPING = frozenset({"shutdown-service", "ShutdownRequested", "ModelStopped"})
@@ -26,16 +27,23 @@ def from_outside(recorded: Sequence[Recorded]) -> list[str]:
         e = rec.event
         if e.name in STOPPING:
             stopping.add(e.source if e.kind == INPUT or e.name == "ModelStopped" else "*")
+        if (e.kind == TRANSITION and e.source.startswith("model:")
+                and e.to_state not in ("healthy", "undetermined", "stopped")):
+            reason = (e.data or {}).get("reason") if isinstance(e.data, dict) else None
+            notes.append(f"recorded event {rec.seq} ({e.source} {e.from_state} -> "
+                         f"{e.to_state}: {reason}) came from the model server's answers to "
+                         "probes, which a replay does not control")
         if e.kind != OBSERVATION:
             continue
         data: dict[str, Any] = e.data if isinstance(e.data, dict) else {}
-        if e.name == "ProcessExited" and "*" not in stopping and not _stopped(e.source,
-                                                                              stopping):
+        if (e.name == "ProcessExited" and e.source.startswith(("model:", "service:"))
+                and "*" not in stopping and not _stopped(e.source, stopping)):
             code = data.get("exit_code")
-            how = f"killed by signal {-code}" if isinstance(code, int) and code < 0 else \
-                f"exited with code {code}"
+            how = (f"was killed by signal {-code} from outside the session"
+                   if isinstance(code, int) and code < 0 else
+                   f"exited with code {code} by itself, no frame asked it to")
             notes.append(f"recorded event {rec.seq} ({e.source} ProcessExited): the process "
-                         f"was {how} from outside the session; a replay cannot do that again")
+                         f"{how}; a replay cannot do that again")
         elif e.name == "KernelDied":
             notes.append(f"recorded event {rec.seq} (kernel KernelDied: "
                          f"{data.get('reason')}): the Jupyter kernel died from outside the "

@@ -23,8 +23,8 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_time(text: str | None, utc: bool, now: float | None = None) -> float | None:
-    """"10m", "2h", "1d" ago; an ISO 8601 date or time (local unless it has a zone or `utc`);
-    or seconds since the epoch."""
+    """"10m", "2h", "1d" ago; an ISO 8601 date and time, or a time of day today (local
+    unless it has a zone or `utc`); or seconds since the epoch."""
     if text is None:
         return None
     text = text.strip()
@@ -36,6 +36,8 @@ def parse_time(text: str | None, utc: bool, now: float | None = None) -> float |
     except ValueError:
         pass
     try:
+        if re.fullmatch(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?", text):  # a time of day: today
+            text = f"{datetime.now(UTC if utc else None).date().isoformat()}T{text}"
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"cannot read the time {text!r}: give an ISO 8601 time such as "

@@ -91,7 +91,12 @@ SELECT CASE WHEN name = 'ProcessExited' THEN 'process exited'
 FROM (SELECT name, wall,
              CASE WHEN json_valid(data) THEN json_extract(data, '$.class') END AS cls,
              CASE WHEN json_valid(data) THEN json_extract(data, '$.reason') END AS reason
-      FROM events WHERE session = :key AND source = :source AND {FAILURE_FILTER})
+      FROM events e WHERE session = :key AND source = :source AND {FAILURE_FILTER}
+        -- a process that exits after the model was stopped did what it was told
+        AND (name <> 'ProcessExited' OR coalesce(
+              (SELECT t.to_state FROM events t WHERE t.session = e.session
+                 AND t.source = e.source AND t.kind = 'transition' AND t.seq < e.seq
+               ORDER BY t.seq DESC LIMIT 1), '') <> 'stopped'))
 GROUP BY class ORDER BY count DESC, class
 """
 
