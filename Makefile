@@ -19,6 +19,7 @@ toolchains:
 test: $(STAMP) toolchains
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m tools.container
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

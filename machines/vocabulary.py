@@ -104,18 +104,32 @@ class RunEnded(TypedDict):
 
 
 # --- service (source "service:<name>") ------------------------------------------------------
-START_SERVICE_OP = "start-service"  # input; (re)starts the machine
+START_SERVICE_OP = "start-service"  # input; recorded only: the supervisor decides (below)
+SERVICE_START_REQUESTED = "ServiceStartRequested"  # the machine's `start` (params below)
 SERVICE_SPAWNED = "ServiceSpawned"
 SERVICE_PORT_OPENED = "ServicePortOpened"
 SERVICE_START_FAILED = "ServiceStartFailed"  # Reason
 SHUTDOWN_SERVICE_OP = "shutdown-service"  # input
 PROCESS_EXITED = "ProcessExited"  # also a run's batch process, and a model's server
+SERVICE_LAUNCH_ABANDONED = "ServiceLaunchAbandoned"  # Reason; stopped before it was spawned
+SERVICE_STOP_REQUESTED = "ServiceStopRequested"  # Reason; e.g. the runner shuts down
 SERVICE_RESTARTING = "ServiceRestarting"
 
 
+class ServiceStartRequested(TypedDict):
+    port: int | None
+    protocol: str
+    start_window: float  # supervision parameters (machines/service.py SUPERVISION)
+    start_retries: int
+    backoff_base: float
+    backoff_max: float
+    expected_exit_codes: list[int]
+
+
 class ServiceSpawned(TypedDict):
-    pid: int
+    pid: int | None  # None: a `noop` definition, nothing to spawn
     argv: NotRequired[list[str]]
+    wait_port: NotRequired[bool]  # False: running at once (model servers)
 
 
 class ServicePortOpened(TypedDict):
@@ -125,6 +139,7 @@ class ServicePortOpened(TypedDict):
 class ProcessExited(TypedDict):
     pid: int
     exit_code: int
+    uptime: NotRequired[float]  # seconds since spawned (the start window's measure)
 
 
 class ServiceRestarting(TypedDict):
@@ -142,16 +157,26 @@ MODEL_STOPPED = "ModelStopped"  # shutdown-service or runner shutdown ended the 
 
 
 class ModelConfigured(TypedDict):
+    """The health machine's parameters (machines/model_health.py params_from_definition)."""
+
     initial_delay: float
     period: float
     timeout: float
     success_threshold: int
     failure_threshold: int
+    path: NotRequired[str]
+    expected_status: NotRequired[int]
 
 
 class ProbeSucceeded(TypedDict):
     status: int
     latency_ms: float
+    redirects: NotRequired[int]  # followed before the final answer
+
+
+class ModelStopped(TypedDict):
+    reason: str
+    start_failed: NotRequired[bool]  # the agent already knows from the failed reply
 
 
 class ProbeFailed(TypedDict):

@@ -20,6 +20,7 @@ from machines import vocabulary as v
 from runner import frames as f
 from runner.context import Context
 from runner.effects import ops
+from runner.redaction import redact_envs, redact_rejected
 from runner.runs import Runs
 from transcripts.events import FRONTEND, INPUT, KERNEL, model_source, service_source, stamped
 
@@ -78,6 +79,7 @@ class FrontEnd:
 
     def _reject(self, op: str | None, reason: str, data: Any) -> None:
         """Record a frame we cannot act on and still send the reply its caller waits for."""
+        data = redact_rejected(op, data)
         payload = data if isinstance(data, dict) else {"payload": data}
         self._ctx.emit(stamped(FRONTEND, INPUT, op or "<unreadable>",
                                {**payload, "rejected": reason}))
@@ -132,7 +134,7 @@ class FrontEnd:
         model = f.json_object(payload, required=("name",))
         if not isinstance(model["name"], str) or not model["name"]:
             raise f.BadPayload("'name' must be a non-empty string")
-        return model_source(model["name"]), model, model
+        return model_source(model["name"]), redact_envs(model), model
 
     def _shutdown_service(self, op: str, payload: bytes) -> Read:
         name = f.document(payload)

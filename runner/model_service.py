@@ -1,14 +1,17 @@
-"""Model services (PROTOCOL §7): start the server, probe its health, tell the agent on change.
+"""Model services (PROTOCOL §7): the server under supervision, its health probed, the agent told.
 
-Probes emit observations; the model-health machine decides healthy/unhealthy with its
-thresholds; `on_transition` sends `model-service-status` when it moves. Verdicts follow each
-probe at once (the original waited for the end of each window and never reset its failure
-count, so scattered failures made it flap).
+The server is a supervised service named `<model>-<port>` whose process events also reach
+the model's health machine (`model:<name>`): its exit is unhealthy at once. Probes run in one
+task and one HTTP client per model, so a hung server delays no other model; each probe is an
+observation, and the health machine (every default and the definition mapping live in
+`machines/model_health.py`) decides. `model-service-status` is sent by the entry effects
+(`runner/effects/model_health.py`), also when the model is stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -16,24 +19,24 @@ from typing import Any
 
 from machines import vocabulary as v
 from machines.base import Transitioned
+from machines.model_health import LIVE, params_from_definition
 from runner import prestart
 from runner.context import Context
-from runner.probe import probe
+from runner.effects import model_health as model_effects
+from runner.probe import Prober
 from runner.servicedefs import LaunchRefused
 from runner.supervisor import Launch, Supervisor
-from transcripts.events import OBSERVATION, model_source, stamped
-
-MIN_PERIOD = 0.1  # `max_wait_time: 0` is allowed by the schema; never spin
+from transcripts.events import OBSERVATION, model_source, service_source, stamped
 
 
 class ModelServices:
-    """One health loop per model, owned here and cancelled on stop."""
+    """Starts model servers through the supervisor and owns one health loop per model."""
 
     def __init__(self, ctx: Context, supervisor: Supervisor) -> None:
         self._ctx = ctx
         self._supervisor = supervisor
         self._loops: dict[str, asyncio.Task[None]] = {}
-        self._models: set[str] = set()
+        self._service_of: dict[str, str] = {}  # model name -> "<model>-<port>"
         self.service_names: dict[str, str] = {}  # "<model>-<port>" -> model name
 
     async def start(self, model: dict[str, Any]) -> dict[str, Any]:
@@ -41,102 +44,124 @@ class ModelServices:
         name = model["name"]
         source = model_source(name)
         try:
-            launch, check = await self._prepare(model)
+            service, port, check = _checked(model)
         except LaunchRefused as e:
-            self._ctx.emit(stamped(source, OBSERVATION, v.SERVICE_START_FAILED,
-                                   {"reason": str(e)}))
+            self._observe(source, v.SERVICE_START_FAILED, {"reason": str(e)})
             return {"status": "failed", "error": str(e)}
-        params = health_params(check)
-        self._ctx.emit(stamped(source, OBSERVATION, v.MODEL_CONFIGURED, params))
-        service = f"{name}-{launch.port}"
-        self.service_names[service] = name
-        reply = await self._supervisor.launch(service, launch, wait_port=False)
-        if reply["status"] != "started":
+        current = self._service_of.get(name)
+        if current is not None and self._supervisor.live(current):
+            return {"status": "running"}  # one process and one health loop per model
+        params = params_from_definition(check)
+        self._observe(source, v.MODEL_CONFIGURED, params)
+        service_name = f"{name}-{port}"
+        self._service_of[name], self.service_names[service_name] = service_name, name
+
+        async def resolve() -> Launch:
+            return await self._launch(model, service, port, service_name)
+
+        reply = await self._supervisor.request_start(service_name, resolve, port=port,
+                                                     protocol="http")
+        if reply["status"] == "failed":
+            self._end_health(name, reply.get("error", "start failed"), start_failed=True)
             return reply
-        self._models.add(name)
-        if check is None:
-            # after the reply has gone out: the agent expects the result before the status
-            asyncio.get_running_loop().call_soon(
-                self._ctx.emit, stamped(source, OBSERVATION, v.HEALTH_CHECK_ABSENT, {}))
-        else:
-            path, expected = str(check.get("path", "/")), check.get("expected_status_code")
-            self._loops[name] = self._ctx.spawn(
-                self._health_loop(name, int(launch.port or 0), path, int(expected or 200),
-                                  params), owner=f"health:{name}")
+        if check is None:  # after the reply: the agent expects the result before the status
+            asyncio.get_running_loop().call_soon(self._observe, source, v.HEALTH_CHECK_ABSENT, {})
+        elif name not in self._loops:
+            self._loops[name] = self._ctx.spawn(self._health_loop(name, port, params),
+                                                owner=f"health:{name}")
         return reply
 
-    async def _prepare(self, model: dict[str, Any]) -> tuple[Launch, dict[str, Any] | None]:
-        service = model.get("service")
-        if not isinstance(service, dict):
-            raise LaunchRefused("model service definition has no 'service'")
-        model_path = Path(str(model.get("model_path", "")))
-        if not model.get("model_path") or not model_path.is_dir():
+    async def _launch(self, model: dict[str, Any], service: dict[str, Any], port: int,
+                      service_name: str) -> Launch:
+        model_path = Path(str(model["model_path"]))
+        if not model_path.is_dir():
             raise LaunchRefused(f"the model directory does not exist: {model_path}")
-        command, port = service.get("start_command"), service.get("port")
+        command = service["start_command"]
         if isinstance(command, str):
             command = [service.get("shell", "/bin/bash"), "-c", command]
-        if not (isinstance(command, list) and command and all(isinstance(c, str)
-                                                              for c in command)):
-            raise LaunchRefused("'start_command' must be a non-empty list of strings")
-        if not isinstance(port, int) or not 0 < port < 65536:
-            raise LaunchRefused("'port' must be an integer port number")
         variables: dict[str, Any] = {"runtime_path": self._ctx.runtime_path, "ports": [port]}
         await prestart.run_actions(service.get("pre_start_actions") or [], variables)
-        check = service.get("health_check")
-        return Launch(command, {}, model_path, port, (model_source(model["name"]),)), check or None
+        return Launch(list(command), {}, model_path, port,
+                      (service_source(service_name), model_source(model["name"])),
+                      wait_port=False)
 
-    async def _health_loop(self, name: str, port: int, path: str, expected: int,
-                           params: dict[str, Any]) -> None:
+    async def _health_loop(self, name: str, port: int, params: dict[str, Any]) -> None:
         source = model_source(name)
-        await asyncio.sleep(params["initial_delay"])
-        while True:
-            began = time.monotonic()
-            result = await probe(port, path, expected, params["timeout"])
-            if result.ok:
-                self._ctx.emit(stamped(source, OBSERVATION, v.PROBE_SUCCEEDED, {
-                    "status": result.status, "latency_ms": round(result.latency_ms, 3)}))
-            else:
-                self._ctx.emit(stamped(source, OBSERVATION, v.PROBE_FAILED, {
-                    "reason": result.reason, "status": result.status,
-                    "latency_ms": round(result.latency_ms, 3)}))
-            await asyncio.sleep(max(params["period"] - (time.monotonic() - began), 0.0))
+        url = f"http://127.0.0.1:{port}{params['path']}"
+        prober = Prober(float(params["timeout"]))
+        try:
+            await asyncio.sleep(float(params["initial_delay"]))
+            next_at = time.monotonic()
+            while True:
+                result = await prober.probe(url, int(params["expected_status"]))
+                data = {"status": result.status, "latency_ms": round(result.latency_ms, 3)}
+                if result.redirects:
+                    data["redirects"] = result.redirects
+                if result.ok:
+                    self._observe(source, v.PROBE_SUCCEEDED, data)
+                else:
+                    self._observe(source, v.PROBE_FAILED, {"reason": result.reason, **data})
+                now = time.monotonic()
+                next_at = max(next_at + float(params["period"]), now)
+                await asyncio.sleep(next_at - now)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(prober.aclose())
 
+    # --- entry effects (runner/effects/model_health.py) ---------------------------------------
     def on_transition(self, t: Transitioned) -> None:
-        """Tell the agent when a model becomes healthy or unhealthy (always both keys)."""
-        if t.to_state in ("healthy", "unhealthy"):
-            name = t.source.split(":", 1)[1]
-            payload = {"model_name": name, "is_healthy": t.to_state == "healthy"}
-            self._ctx.send(t.source, "model-service-status", json.dumps(payload).encode())
+        model_effects.act(self, t)
 
+    def send_status(self, t: Transitioned) -> None:
+        """Tell the agent when a model becomes healthy or unhealthy (always both keys)."""
+        payload = {"model_name": t.source.split(":", 1)[1], "is_healthy": t.to_state == "healthy"}
+        self._ctx.send(t.source, "model-service-status", json.dumps(payload).encode())
+
+    def send_stopped(self, t: Transitioned) -> None:
+        """A stopped model serves nothing: unhealthy, unless the agent knows it already."""
+        if t.from_state != "unhealthy" and not (t.data or {}).get("start_failed"):
+            self.send_status(t)
+
+    # --- stop ---------------------------------------------------------------------------
     async def stop(self, service_name: str) -> None:
-        """`shutdown-service` of a model's service: end its health loop, then its process."""
+        """`shutdown-service`: end the model's health loop; the machine ends its process."""
         name = self.service_names.get(service_name)
         if name is not None:
-            self._stop_loop(name)
+            self._end_health(name, "the model service was shut down")
         await self._supervisor.shutdown(service_name)
 
     def stop_all(self) -> None:
-        for name in list(self._models):
-            self._stop_loop(name)
+        for name in list(self._service_of):
+            self._end_health(name, "the runner is shutting down")
 
-    def _stop_loop(self, name: str) -> None:
+    def _end_health(self, name: str, reason: str, *, start_failed: bool = False) -> None:
         loop = self._loops.pop(name, None)
         if loop is not None:
             loop.cancel()
-        if name in self._models:
-            self._models.discard(name)
-            self._ctx.emit(stamped(model_source(name), OBSERVATION, v.MODEL_STOPPED, {}))
+        if self._ctx.machines.state(model_source(name)) in LIVE:
+            self._observe(model_source(name), v.MODEL_STOPPED,
+                          {"reason": reason, "start_failed": start_failed})
+
+    def _observe(self, source: str, name: str, data: dict[str, Any]) -> None:
+        self._ctx.emit(stamped(source, OBSERVATION, name, data))
 
 
-def health_params(check: dict[str, Any] | None) -> dict[str, Any]:
-    """The machine's parameters from a `health_check` (23.09 semantics, `interval` if given)."""
-    check = check or {}
-    wait = check.get("max_wait_time")
-    wait = 5.0 if wait is None else float(wait)
-    retries = check.get("max_retries")
-    period = check.get("interval")
-    return {"initial_delay": float(check.get("initial_delay") or 0.0),
-            "period": max(float(period if period is not None else wait), MIN_PERIOD),
-            "timeout": max(wait, MIN_PERIOD),
-            "success_threshold": 1,
-            "failure_threshold": int(retries) if retries is not None else 10}
+def _checked(model: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, Any] | None]:
+    """The model entry's `service`, port and `health_check`, or why it cannot start."""
+    service = model.get("service")
+    if not isinstance(service, dict):
+        raise LaunchRefused("model service definition has no 'service'")
+    if not model.get("model_path") or not Path(str(model["model_path"])).is_dir():
+        raise LaunchRefused(f"the model directory does not exist: {model.get('model_path')}")
+    command, port = service.get("start_command"), service.get("port")
+    if isinstance(command, str):
+        command = [command]
+    if not (isinstance(command, list) and command
+            and all(isinstance(c, str) for c in command)):
+        raise LaunchRefused("'start_command' must be a non-empty list of strings")
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise LaunchRefused("'port' must be an integer port number")
+    check = service.get("health_check")
+    if check is not None and not isinstance(check, dict):
+        raise LaunchRefused("'health_check' must be an object")
+    return service, port, check or None

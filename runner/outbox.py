@@ -42,7 +42,7 @@ class Outbox:
         frames = (msg_type.encode("ascii"), payload)
         if not self._backlog:
             try:
-                self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=len(payload) < 65536)
+                self._sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=True)
                 return
             except zmq.Again:
                 pass

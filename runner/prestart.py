@@ -1,7 +1,9 @@
 """Prestart actions of service definitions (PROTOCOL §6.2), from an explicit table only.
 
 The original looked actions up with `getattr` on a module, so a JSON file could call any
-name it imported; here an unknown action is simply an invalid definition.
+name it imported; here an unknown action is simply an invalid definition. All actions of
+one start share a time limit (`PRESTART_TIMEOUT`) that keeps the agent's reply inside its
+10 s; a `run_command` still running then is ended with its whole process group.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from runner.process_group import end_group
 from runner.servicedefs import LaunchRefused, fill
 
 log = logging.getLogger("krunner")
 Action = Callable[..., Awaitable[Any]]
+PRESTART_TIMEOUT = 3.0  # seconds for all prestart actions of one start
 
 
 async def write_file(variables: dict[str, Any], filename: str, body: list[str],
@@ -41,8 +45,12 @@ async def run_command(variables: dict[str, Any], command: list[str], echo: bool 
                       ) -> dict[str, str]:
     proc = await asyncio.create_subprocess_exec(
         *(fill(part, variables) for part in command), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = await proc.communicate()
+    except asyncio.CancelledError:  # the time limit (or a stop): nothing of it stays behind
+        await asyncio.shield(end_group(proc, grace=0.5))
+        raise
     result = {"out": out.decode(errors="replace"), "err": err.decode(errors="replace")}
     if echo:
         log.info("prestart %s: %s%s", command[0], result["out"], result["err"])
@@ -61,9 +69,22 @@ ACTIONS: dict[str, Action] = {"write_file": write_file, "write_tempfile": write_
                               "run_command": run_command, "mkdir": mkdir, "log": log_message}
 
 
-async def run_actions(actions: list[dict[str, Any]], variables: dict[str, Any]) -> None:
-    """Run each action in order; a `ref` stores its result as a template variable."""
+async def run_actions(actions: list[dict[str, Any]], variables: dict[str, Any],
+                      limit: float = PRESTART_TIMEOUT) -> None:
+    """Run each action in order within `limit` seconds; a `ref` stores its result."""
+    current: list[str] = []
+    try:
+        async with asyncio.timeout(limit):
+            await _run_all(actions, variables, current)
+    except TimeoutError:
+        raise LaunchRefused(f"prestart action {current[-1] if current else '?'!r} did not "
+                            f"finish within the {limit:g} s limit") from None
+
+
+async def _run_all(actions: list[dict[str, Any]], variables: dict[str, Any],
+                   current: list[str]) -> None:
     for spec in actions:
+        current.append(str(spec.get("action")))
         action = ACTIONS.get(spec.get("action", ""))
         if action is None:
             raise LaunchRefused(f"unknown prestart action {spec.get('action')!r}")

@@ -14,9 +14,10 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from runner.outpipe import OutputPipe
+from runner.process_group import signal_group
 from runner.stdin_watch import Ask, watch_stdin
 
-CHUNK = 65536
 TAIL = 256  # bytes of recent output kept: the prompt a program printed before reading
 Sink = Callable[[str, bytes], None]  # (stream name, chunk)
 Throttle = Callable[[], Awaitable[None]]  # waits while the consumer is behind
@@ -26,8 +27,10 @@ INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
 class GroupProcess:
     """One command run through `/bin/sh -c` (or an argv) in a new session and process group."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, stdin_fd: int) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, stdin_fd: int,
+                 outputs: tuple[OutputPipe, OutputPipe]) -> None:
         self.proc = proc
+        self._outputs = outputs
         self.pid = proc.pid
         self.last_output = time.monotonic()
         self.tail = b""
@@ -40,41 +43,47 @@ class GroupProcess:
                     ) -> GroupProcess:
         read_end, write_end = os.pipe()
         os.set_blocking(write_end, False)
-        common = dict(stdin=read_end, stdout=asyncio.subprocess.PIPE,
-                      stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
+        (out, out_end), (err, err_end) = OutputPipe.create(), OutputPipe.create()
+        common = dict(stdin=read_end, stdout=out_end, stderr=err_end, cwd=cwd, env=env,
+                      start_new_session=True)
         try:
             if isinstance(command, str):
                 proc = await asyncio.create_subprocess_shell(command, **common)
             else:
                 proc = await asyncio.create_subprocess_exec(*command, **common)
+            await out.open()
+            await err.open()
         except BaseException:
             os.close(write_end)
+            out.close()
+            err.close()
             raise
         finally:
-            os.close(read_end)
-        return cls(proc, write_end)
+            for fd in (read_end, out_end, err_end):
+                os.close(fd)
+        return cls(proc, write_end, (out, err))
 
     async def pump(self, sink: Sink, throttle: Throttle, ask: Ask | None = None) -> int:
         """Forward stdout and stderr until both close and the process exits; the exit code.
 
         With `ask`, a read of stdin by any process of the group asks for one line of input.
         """
-        assert self.proc.stdout is not None and self.proc.stderr is not None
         watcher = asyncio.create_task(watch_stdin(self, ask)) if ask is not None else None
         try:
-            await asyncio.gather(self._copy(self.proc.stdout, "stdout", sink, throttle),
-                                 self._copy(self.proc.stderr, "stderr", sink, throttle))
+            await asyncio.gather(self._copy(self._outputs[0], "stdout", sink, throttle),
+                                 self._copy(self._outputs[1], "stderr", sink, throttle))
             return await self.proc.wait()
         finally:
             if watcher is not None:
                 watcher.cancel()
             self._close_stdin()
+            for pipe in self._outputs:
+                pipe.close()
 
-    async def _copy(self, stream: asyncio.StreamReader, name: str, sink: Sink,
-                    throttle: Throttle) -> None:
-        while chunk := await stream.read(CHUNK):
+    async def _copy(self, pipe: OutputPipe, name: str, sink: Sink, throttle: Throttle) -> None:
+        async for chunk in pipe.chunks():
             self.last_output = time.monotonic()
-            self.tail = (self.tail + chunk)[-TAIL:]
+            self.tail = (self.tail + chunk[-TAIL:])[-TAIL:]
             sink(name, chunk)
             await throttle()
 
@@ -101,8 +110,7 @@ class GroupProcess:
     def signal(self, signum: int) -> None:
         """Signal the whole group (the shell and everything it started)."""
         self.stopping = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signum)
+        signal_group(self.pid, signum)
 
     async def interrupt(self) -> None:
         """SIGINT the group; SIGTERM, then SIGKILL, if it is still there after a while."""

@@ -8,6 +8,7 @@ from typing import Any
 from machines.base import Transitioned
 from runner.config import intrinsic_ports
 from runner.context import Context
+from runner.launchers import INTRINSIC_PORTS, Launchers
 from runner.model_service import ModelServices
 from runner.servicedefs import load_dir
 from runner.supervisor import Supervisor
@@ -25,7 +26,11 @@ class Services:
             log.warning("service definition %s is invalid: %s", name, reason)
             ctx.emit(stamped(KERNEL, OBSERVATION, "ServiceDefinitionInvalid",
                              {"service": name, "reason": reason}))
-        self.supervisor = Supervisor(ctx, defs, errors, intrinsic_ports(ctx.paths.config_dir))
+        # the language decides the legacy built-ins; the runner's config carries it
+        lang = getattr(getattr(ctx, "config", None), "lang", "python")
+        self.launchers = Launchers(ctx, defs, errors, lang)
+        self._intrinsic_ports = intrinsic_ports(ctx.paths.config_dir)
+        self.supervisor = Supervisor(ctx, self.launchers.resolver, defs)
         self.models = ModelServices(ctx, self.supervisor)
 
     async def start(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +49,11 @@ class Services:
         return result
 
     async def start_intrinsic(self) -> None:
-        await self.supervisor.start_intrinsic()
+        """sshd and ttyd, where the agent provided their binaries (failures are recorded)."""
+        for name in self.launchers.intrinsic_available():
+            port = self._intrinsic_ports.get(name, INTRINSIC_PORTS[name])
+            await self.start({"name": name, "port": port, "ports": [port],
+                              "protocol": "tcp" if name == "sshd" else "http"})
 
     async def stop_all(self) -> None:
         self.models.stop_all()

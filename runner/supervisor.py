@@ -1,8 +1,11 @@
-"""Service processes: spawned in their own process group, watched, restarted, stopped.
+"""Service processes: one process group per service, supervised, its life decided by the machine.
 
-The supervisor only emits observations (spawned, port opened, start failed, exited); the
-service machine decides the states, and `on_transition` is the one place that acts on them
-(a crash while running leads to `backoff`, which leads here to a restart after the delay).
+The supervisor only emits observations (start requested, spawned, port opened, start failed,
+exited, restarting) and acts on the service machine's transitions through the entry effects
+of `runner/effects/service.py`. It spawns only on entering `starting`, which the machine
+allows only when no process of the service is left, and every spawn first waits for the
+previous group of that service to be gone: a race of start, stop, restart, crash or shutdown
+can never leave two copies or an orphan.
 """
 
 from __future__ import annotations
@@ -12,115 +15,246 @@ import contextlib
 import os
 import signal
 import sys
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from machines import vocabulary as v
 from machines.base import Transitioned
-from runner import prestart
+from machines.service import IDLE, LIVE, SUPERVISION
 from runner.context import Context
-from runner.servicedefs import LaunchRefused, ServiceDef, app_entry, launch_spec
+from runner.effects import service as service_effects
+from runner.process_group import end_group, signal_group
+from runner.servicedefs import LaunchRefused, ServiceDef, app_entry
 from transcripts.events import OBSERVATION, service_source, stamped
 
-LAUNCH_TIMEOUT = 7.0  # the agent gives up after 10 s; stopping a failed start must fit too
-STOP_GRACE = 2.0
-INTRINSIC = {"sshd": "/opt/kernel/dropbear", "ttyd": "/opt/backend.ai/bin/ttyd"}
+LAUNCH_TIMEOUT = 8.0  # request to open port; the agent gives up after 10 s
+RESOLVE_TIMEOUT = 6.0  # preparing one start (prestart actions, keys), inside LAUNCH_TIMEOUT
+PORT_POLL = 0.05
+ENV_PARAMS = {"start_window": "KRUNNER_SERVICE_START_WINDOW",
+              "start_retries": "KRUNNER_SERVICE_START_RETRIES",
+              "backoff_base": "KRUNNER_SERVICE_BACKOFF_BASE",
+              "backoff_max": "KRUNNER_SERVICE_BACKOFF_MAX"}
 
 
 @dataclass(slots=True)
 class Launch:
-    """How to (re)start one service."""
+    """How to start one service process."""
 
     argv: list[str]
     env: dict[str, str]
     cwd: Path
     port: int | None
     sources: tuple[str, ...]  # streams told about its process (service, and model if any)
+    wait_port: bool = True
+
+
+Resolver = Callable[[], Awaitable[Launch | None]]  # None: nothing to spawn (noop)
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One entry into `starting`: prestart, spawn, port wait."""
+
+    epoch: int
+    task: asyncio.Task[None] | None = None
+    resolving: bool = False  # in prestart: a stop may cancel it
+    stop_wanted: bool = False  # a stop arrived: spawn nothing more, end what was spawned
+
+
+@dataclass(slots=True)
+class Slot:
+    """Everything the runner holds for one service name."""
+
+    resolve: Resolver | None = None
+    proc: asyncio.subprocess.Process | None = None
+    attempt: Attempt | None = None
+    epoch: int = 0  # bumps on every entry to `starting`; stale timers and attempts see it
+    waiters: list[tuple[asyncio.Future[dict[str, Any]], bool]] = field(default_factory=list)
+
+    def busy(self) -> bool:
+        return self.proc is not None or (self.attempt is not None and self.attempt.task is not None
+                                         and not self.attempt.task.done())
+
+
+def supervision_params() -> dict[str, Any]:
+    """The supervision defaults, with the operator's environment overrides."""
+    params = dict(SUPERVISION)
+    for key, var in ENV_PARAMS.items():
+        if os.environ.get(var):
+            params[key] = type(SUPERVISION[key])(float(os.environ[var]))
+    return params
 
 
 class Supervisor:
-    """Starts, watches and stops every service process of the runner."""
+    """Starts, watches, restarts and stops every service process of the runner."""
 
-    def __init__(self, ctx: Context, defs: dict[str, ServiceDef], errors: dict[str, str],
-                 intrinsic_ports: dict[str, int], launch_timeout: float = LAUNCH_TIMEOUT) -> None:
+    def __init__(self, ctx: Context, resolve_service: Callable[[str, dict[str, Any]], Resolver],
+                 defs: dict[str, ServiceDef], launch_timeout: float = LAUNCH_TIMEOUT) -> None:
         self._ctx = ctx
+        self._resolve_service = resolve_service
         self.defs = defs
-        self.errors = errors
-        self._intrinsic_ports = intrinsic_ports
         self._launch_timeout = launch_timeout
-        self._procs: dict[str, asyncio.subprocess.Process] = {}
-        self._launches: dict[str, Launch] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._slots: dict[str, Slot] = {}
+        self._params = supervision_params()
+        self._closing = False
 
-    # --- start ------------------------------------------------------------------------
+    # --- requests -----------------------------------------------------------------------
     async def start(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer one `start-service` (the `service-result` payload)."""
         name = request["name"]
+        if request.get("protocol") == "preopen":
+            return {"status": "started"}  # the agent's own port: nothing to spawn
+        return await self.request_start(name, self._resolve_service(name, request),
+                                        port=request.get("port"),
+                                        protocol=request.get("protocol", "tcp"))
+
+    async def request_start(self, name: str, resolve: Resolver, *, port: int | None,
+                            protocol: str = "tcp") -> dict[str, Any]:
+        """Ask the machine for a start; answer when it runs, fails or ends."""
         source = service_source(name)
-        protocol = request.get("protocol", "tcp")
-        if protocol == "pty":
-            return self._fail(source, "not implemented yet")
-        if protocol == "preopen":
-            self._observe(source, v.SERVICE_PORT_OPENED, {"port": request.get("port")})
-            return {"status": "started"}
-        async with self._locks.setdefault(name, asyncio.Lock()):
-            if self.running(name):
-                return {"status": "running"}
-            try:
-                launch = await self._resolve(name, request)
-            except (LaunchRefused, OSError) as e:
-                return self._fail(source, str(e))
-            if launch is None:  # noop: nothing to spawn
-                self._observe(source, v.SERVICE_PORT_OPENED, {"port": request.get("port")})
-                return {"status": "started"}
-            return await self.launch(name, launch, wait_port=True)
+        if self._closing:
+            return {"status": "failed", "error": "the runner is shutting down"}
+        slot = self._slots.setdefault(name, Slot())
+        slot.resolve = resolve  # the latest request is what the next attempt starts
+        before = self.state(name)
+        self._observe(source, v.SERVICE_START_REQUESTED,
+                      {"port": port, "protocol": protocol, **self._params})
+        if before in ("running", "backoff"):
+            return {"status": "running"}
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        slot.waiters.append((answer, before not in LIVE))
+        return await answer
 
-    async def _resolve(self, name: str, request: dict[str, Any]) -> Launch | None:
-        port = request.get("port")
-        ports = request.get("ports") or ([port] if port is not None else [])
-        cwd = self._ctx.paths.work_dir
-        if name in self.errors:
-            raise LaunchRefused(f"invalid service definition: {self.errors[name]}")
-        if name in INTRINSIC and name not in self.defs:
-            return Launch(self._intrinsic_argv(name, ports), {}, cwd, port,
-                          (service_source(name),))
-        defn = self.defs.get(name)
-        if defn is None:
-            raise LaunchRefused(f"unsupported service: {name}")
-        if defn.noop:
-            return None
-        variables: dict[str, Any] = {"runtime_path": self._ctx.runtime_path, "ports": ports}
-        await prestart.run_actions(defn.prestart, variables)
-        argv, env = launch_spec(defn, variables, request.get("options") or {},
-                                set(self._ctx.child_env))
-        return Launch(argv, env, cwd, port, (service_source(name),))
+    async def shutdown(self, name: str) -> None:
+        """After `shutdown-service` (the machine already moved): wait until the group is gone."""
+        slot = self._slots.get(name)
+        deadline = time.monotonic() + 3 * 2.0 + 1
+        while slot is not None and self.state(name) in LIVE and time.monotonic() < deadline:
+            await asyncio.sleep(PORT_POLL)
 
-    def _intrinsic_argv(self, name: str, ports: list[int]) -> list[str]:
-        binary = INTRINSIC[name]
-        if not os.access(binary, os.X_OK):
-            raise LaunchRefused(f"the executable file is not found: {binary}")
-        if name == "ttyd":
-            shell = next(s for s in ("zsh", "bash", "ash", "sh") if Path(f"/bin/{s}").exists())
-            return [binary, "-p", str(ports[0]), f"/bin/{shell}"]
-        listen = [a for p in ports for a in ("-p", f"0.0.0.0:{p}")]
-        return [binary, "-r", "/tmp/dropbear/dropbear_rsa_host_key", "-E", "-F", "-g", "-w",
-                "-K", "15", "-I", "0", *listen]
+    async def stop_all(self) -> None:
+        """Runner shutdown: every service stops through its machine; nothing restarts."""
+        self._closing = True
+        for name in list(self._slots):
+            if self.state(name) in LIVE:
+                self._observe(service_source(name), v.SERVICE_STOP_REQUESTED,
+                              {"reason": "runner shutdown"})
+        deadline = time.monotonic() + 4.0
+        while time.monotonic() < deadline and any(s.busy() for s in self._slots.values()):
+            await asyncio.sleep(PORT_POLL)
+        for slot in self._slots.values():  # the last word: nothing of ours outlives us
+            if slot.proc is not None:
+                signal_group(slot.proc.pid, signal.SIGKILL)
 
-    async def start_intrinsic(self) -> None:
-        """sshd and ttyd, where the container provides them (failures are only recorded)."""
-        defaults = {"sshd": 2200, "ttyd": 7681}
-        for name, binary in INTRINSIC.items():
-            if os.access(binary, os.X_OK):
-                port = self._intrinsic_ports.get(name, defaults[name])
-                await self.start({"name": name, "port": port, "ports": [port],
-                                  "protocol": "tcp" if name == "sshd" else "http"})
+    def state(self, name: str) -> str | None:
+        return self._ctx.machines.state(service_source(name))
 
-    async def launch(self, name: str, launch: Launch, *, wait_port: bool) -> dict[str, Any]:
-        """Spawn a resolved service; with `wait_port`, answer only once its port opens."""
-        source = launch.sources[0]
+    def running(self, name: str) -> bool:
+        """Whether the service machine says it runs (the answer `status` would give)."""
+        return self.state(name) == "running"
+
+    def live(self, name: str) -> bool:
+        return self.state(name) in LIVE
+
+    def apps(self, name: str) -> dict[str, Any]:
+        defs = [d for n, d in self.defs.items() if not name or n == name]
+        return {"status": "done", "data": [app_entry(d) for d in defs]}
+
+    # --- entry effects (runner/effects/service.py) ---------------------------------------
+    def on_transition(self, t: Transitioned) -> None:
+        service_effects.act(self, t)
+
+    def begin_attempt(self, t: Transitioned) -> None:
+        name = t.source.split(":", 1)[1]
+        slot = self._slots.setdefault(name, Slot())
+        if slot.attempt is not None:
+            slot.attempt.stop_wanted = True  # an older attempt still winding down does nothing more
+        slot.epoch += 1
+        attempt = slot.attempt = Attempt(slot.epoch)
+        attempt.task = self._ctx.spawn(self._attempt(name, slot, attempt), owner=f"launch:{name}")
+
+    def answer_started(self, t: Transitioned) -> None:
+        slot = self._slots.get(t.source.split(":", 1)[1])
+        if slot is not None:
+            for answer, fresh in slot.waiters:
+                if not answer.done():
+                    answer.set_result({"status": "started" if fresh else "running"})
+            slot.waiters.clear()
+
+    def answer_ended(self, t: Transitioned) -> None:
+        slot = self._slots.get(t.source.split(":", 1)[1])
+        if slot is None:
+            return
+        reason = (t.data or {}).get("reason") or f"the service is {t.to_state}"
+        for answer, _ in slot.waiters:
+            if not answer.done():
+                answer.set_result({"status": "failed", "error": reason})
+        slot.waiters.clear()
+
+    def schedule_restart(self, t: Transitioned) -> None:
+        name = t.source.split(":", 1)[1]
+        slot = self._slots.setdefault(name, Slot())
+        delay = float((t.data or {}).get("backoff_delay", SUPERVISION["backoff_base"]))
+        self._ctx.spawn(self._restart_later(name, slot, slot.epoch, delay),
+                        owner=f"restart:{name}")
+
+    def end_process(self, t: Transitioned) -> None:
+        name = t.source.split(":", 1)[1]
+        slot = self._slots.setdefault(name, Slot())
+        attempt = slot.attempt
+        if attempt is not None:
+            attempt.stop_wanted = True
+        if slot.proc is not None and slot.proc.returncode is None:
+            self._ctx.spawn(end_group(slot.proc), owner=f"stop:{name}")
+        elif attempt is not None and attempt.resolving and attempt.task is not None:
+            attempt.task.cancel()  # still in prestart: it reports itself abandoned
+        elif attempt is None or attempt.task is None or attempt.task.done():
+            self._observe(t.source, v.SERVICE_LAUNCH_ABANDONED, {"reason": "nothing to stop"})
+        # else: the attempt is spawning; it sees `stop_wanted` and ends what it spawned
+
+    # --- one attempt ------------------------------------------------------------------
+    async def _attempt(self, name: str, slot: Slot, attempt: Attempt) -> None:
+        source = service_source(name)
+        began = time.monotonic()
+        attempt.resolving = True
+        try:
+            launch = await asyncio.wait_for(slot.resolve(), RESOLVE_TIMEOUT)  # type: ignore[misc]
+        except asyncio.CancelledError:
+            self._observe(source, v.SERVICE_LAUNCH_ABANDONED,
+                          {"reason": "stopped before its process started"})
+            return
+        except TimeoutError:
+            return self._failed(attempt, source, f"preparing the start took longer than "
+                                                 f"{RESOLVE_TIMEOUT:g} s")
+        except (LaunchRefused, OSError) as e:
+            return self._failed(attempt, source, str(e))
+        finally:
+            attempt.resolving = False
+        await self._previous_gone(slot)
+        if attempt.stop_wanted:
+            if slot.epoch == attempt.epoch:
+                self._observe(source, v.SERVICE_LAUNCH_ABANDONED, {"reason": "stopped"})
+            return
+        if launch is None:  # noop: nothing to spawn, nothing to wait for
+            self._observe(source, v.SERVICE_SPAWNED, {"pid": None, "wait_port": False})
+            return
+        proc = await self._spawn(slot, attempt, source, launch)
+        if proc is None:
+            return
+        if attempt.stop_wanted:
+            await end_group(proc)
+            return
+        if launch.wait_port and launch.port is not None:
+            await self._await_port(attempt, source, proc, launch, began + self._launch_timeout)
+
+    async def _spawn(self, slot: Slot, attempt: Attempt, source: str, launch: Launch
+                     ) -> asyncio.subprocess.Process | None:
         if not launch.cwd.is_dir():
-            return self._fail(source, f"the working directory does not exist: {launch.cwd}")
+            self._failed(attempt, source, f"the working directory does not exist: {launch.cwd}")
+            return None
         env = {**self._ctx.child_env, **launch.env}
         env["LD_LIBRARY_PATH"] = env.get("LD_LIBRARY_PATH", "").replace("/opt/backend.ai/lib:", "")
         try:
@@ -128,93 +262,70 @@ class Supervisor:
                 *launch.argv, cwd=launch.cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
                 stdout=sys.stderr.fileno(), stderr=sys.stderr.fileno(), start_new_session=True)
         except FileNotFoundError:
-            return self._fail(source, f"the executable file is not found: {launch.argv[0]}")
+            self._failed(attempt, source, f"the executable file is not found: {launch.argv[0]}")
+            return None
         except PermissionError:
-            return self._fail(source, f"the target file is not executable: {launch.argv[0]}")
-        self._procs[name] = proc
-        self._launches[name] = launch
+            self._failed(attempt, source, f"the target file is not executable: {launch.argv[0]}")
+            return None
+        slot.proc = proc
+        wait_port = launch.wait_port and launch.port is not None
         for src in launch.sources:
-            self._observe(src, v.SERVICE_SPAWNED, {"pid": proc.pid, "argv": launch.argv})
-        self._ctx.spawn(self._watch(name, proc, launch), owner=f"watch:{name}")
-        if not wait_port or launch.port is None:
-            return {"status": "started"}
-        return await self._await_port(name, proc, launch)
+            self._observe(src, v.SERVICE_SPAWNED, {"pid": proc.pid, "argv": launch.argv,
+                                                   "wait_port": wait_port})
+        self._ctx.spawn(self._watch(slot, proc, launch, time.monotonic()),
+                        owner=f"watch:{source}")
+        return proc
 
-    async def _await_port(self, name: str, proc: asyncio.subprocess.Process, launch: Launch
-                          ) -> dict[str, Any]:
-        source = launch.sources[0]
+    async def _await_port(self, attempt: Attempt, source: str,
+                          proc: asyncio.subprocess.Process, launch: Launch, deadline: float
+                          ) -> None:
         port = int(launch.port or 0)
-        deadline = asyncio.get_running_loop().time() + self._launch_timeout
-        while asyncio.get_running_loop().time() < deadline:
-            if proc.returncode is not None:
-                return self._fail(source, f"the process exited with code {proc.returncode} "
-                                          f"before opening port {port}")
-            if await port_open(port):
+        while time.monotonic() < deadline:
+            if attempt.stop_wanted or proc.returncode is not None:
+                return  # the exit (or the stop) decides
+            if await port_open(port) and proc.returncode is None and not attempt.stop_wanted:
                 self._observe(source, v.SERVICE_PORT_OPENED, {"port": port})
-                return {"status": "started"}
-            await asyncio.sleep(0.1)
-        await self._terminate(proc)
-        return self._fail(source, f"opening the service port timed out: {name}")
+                return
+            await asyncio.sleep(PORT_POLL)
+        if proc.returncode is None and not attempt.stop_wanted:
+            self._failed(attempt, source, f"opening the service port timed out: "
+                                          f"{source.split(':', 1)[1]}")
+            await end_group(proc)
 
-    # --- watch, restart, stop ---------------------------------------------------------
-    async def _watch(self, name: str, proc: asyncio.subprocess.Process, launch: Launch) -> None:
+    async def _watch(self, slot: Slot, proc: asyncio.subprocess.Process, launch: Launch,
+                     spawned_at: float) -> None:
         code = await proc.wait()
-        if self._procs.get(name) is proc:
-            del self._procs[name]
+        signal_group(proc.pid, signal.SIGKILL)  # what the leader left behind dies with it
+        if slot.proc is proc:
+            slot.proc = None
+        uptime = round(time.monotonic() - spawned_at, 3)
         for src in launch.sources:
-            self._observe(src, v.PROCESS_EXITED, {"pid": proc.pid, "exit_code": code})
+            self._observe(src, v.PROCESS_EXITED, {"pid": proc.pid, "exit_code": code,
+                                                  "uptime": uptime})
 
-    def on_transition(self, t: Transitioned) -> None:
-        """The effect handler of service machines."""
-        if t.source.startswith("service:") and t.to_state == "backoff":
-            name = t.source.split(":", 1)[1]
-            delay = float((t.data or {}).get("backoff_delay", 1.0))
-            self._ctx.spawn(self._restart(name, delay), owner=f"restart:{name}")
+    async def _previous_gone(self, slot: Slot) -> None:
+        """The one-copy rule at the only place that spawns: the old group ends first."""
+        old = slot.proc
+        if old is not None:
+            await end_group(old)
+            while slot.proc is old:  # its watcher records the exit before we go on
+                await asyncio.sleep(0.01)
 
-    async def _restart(self, name: str, delay: float) -> None:
+    async def _restart_later(self, name: str, slot: Slot, epoch: int, delay: float) -> None:
         await asyncio.sleep(delay)
-        launch = self._launches.get(name)
-        if launch is None or self._ctx.machines.state(service_source(name)) != "backoff":
+        if self._closing or slot.epoch != epoch or self.state(name) != "backoff":
             return
-        self._observe(launch.sources[0], v.SERVICE_RESTARTING, {"delay": delay})
-        async with self._locks.setdefault(name, asyncio.Lock()):
-            await self.launch(name, launch, wait_port=True)
+        self._observe(service_source(name), v.SERVICE_RESTARTING, {"delay": delay})
 
-    async def shutdown(self, name: str) -> None:
-        proc = self._procs.get(name)
-        if proc is not None:
-            await self._terminate(proc)
-
-    async def stop_all(self) -> None:
-        await asyncio.gather(*(self._terminate(p) for p in list(self._procs.values())))
-
-    def running(self, name: str) -> bool:
-        proc = self._procs.get(name)
-        return proc is not None and proc.returncode is None
-
-    async def _terminate(self, proc: asyncio.subprocess.Process) -> None:
-        """SIGTERM the whole group, SIGKILL it after the grace period."""
-        _signal_group(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), STOP_GRACE)
-        _signal_group(proc.pid, signal.SIGKILL)
-
-    # --- small things -----------------------------------------------------------------
-    def apps(self, name: str) -> dict[str, Any]:
-        defs = [d for n, d in self.defs.items() if not name or n == name]
-        return {"status": "done", "data": [app_entry(d) for d in defs]}
-
+    # --- small things -------------------------------------------------------------------
     def _observe(self, source: str, name: str, data: dict[str, Any]) -> None:
         self._ctx.emit(stamped(source, OBSERVATION, name, data))
 
-    def _fail(self, source: str, reason: str) -> dict[str, Any]:
-        self._observe(source, v.SERVICE_START_FAILED, {"reason": reason})
-        return {"status": "failed", "error": reason}
-
-
-def _signal_group(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signum)
+    def _failed(self, attempt: Attempt, source: str, reason: str) -> None:
+        if attempt.stop_wanted:
+            self._observe(source, v.SERVICE_LAUNCH_ABANDONED, {"reason": reason})
+        else:
+            self._observe(source, v.SERVICE_START_FAILED, {"reason": reason})
 
 
 async def port_open(port: int) -> bool:
@@ -229,3 +340,6 @@ async def port_open(port: int) -> bool:
             await writer.wait_closed()
         return True
     return False
+
+
+__all__ = ["IDLE", "LIVE", "Launch", "Supervisor", "port_open"]

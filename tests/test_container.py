@@ -103,6 +103,7 @@ def test_unusable_folders_are_explained_and_the_runner_keeps_serving(tmp_path: P
 
 NEEDS_CONTAINER = pytest.mark.skipif(container.usable() is not None,
                                      reason=f"reproduced container: {container.usable()}")
+BUILDS_PYTHONS = pytest.mark.timeout(900)  # the first use builds the container's Pythons
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +112,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
 
 
 @NEEDS_CONTAINER
+@BUILDS_PYTHONS
 def test_the_volume_has_only_the_originals_dependencies(tmp_path: Path) -> None:
     probe = ("import importlib.util as u\n"
              "names = ['zmq', 'msgpack', 'jupyter_client', 'aiohttp', 'boto3', 'janus',\n"
@@ -145,6 +147,7 @@ def _files(folder: Path) -> set[str]:
 
 
 @NEEDS_CONTAINER
+@BUILDS_PYTHONS
 def test_a_session_in_a_reproduced_container_and_its_log_outlives_it(
         bundle: Bundle, tmp_path: Path) -> None:
     """The agent's mounts, command and stop signal; a user's work folder that holds files named
@@ -194,6 +197,7 @@ def test_a_session_in_a_reproduced_container_and_its_log_outlives_it(
     assert health.returncode == 0 and "llm" in health.stdout, health.stderr
 
 
+@BUILDS_PYTHONS
 def test_an_agent_host_installs_krunner_in_place_of_the_original_and_rolls_back(
         bundle: Bundle, tmp_path: Path) -> None:
     """The operator's guide, step by step, in a venv standing in for the agent's."""

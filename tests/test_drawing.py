@@ -16,6 +16,9 @@ import pytest
 from tools import container
 from tools.launch import RunnerProcess, start_runner
 
+# the first use builds the image's Python (tools/container.py): longer than a test's usual limit
+pytestmark = pytest.mark.timeout(900)
+
 DRAWING = """\
 from ai.backend.kernel.python.drawing import Canvas, Colors, Turtle
 canvas = Canvas(200, 100, bgcolor=Colors.Black)

@@ -12,6 +12,9 @@ from tools import container
 from tools.launch import RunnerProcess, start_runner
 from tools.wheel import write_wheel
 
+# the first use builds the image's Python (tools/container.py): longer than a test's usual limit
+pytestmark = pytest.mark.timeout(900)
+
 INSTALL = "from ai.backend.helpers import install\ninstall({name!r}{force})\n"
 
 

@@ -76,14 +76,14 @@ CASES = [
         obs(R1, v.RUN_ENDED, exit_code=0, failed=False)],
      R1, ["queued", "building", "finished"]),
     ("service starts, crashes, backs off, restarts, stops", [
-        inp(S, "start-service", {"name": "web"}), obs(S, v.SERVICE_SPAWNED, pid=1),
-        obs(S, v.SERVICE_PORT_OPENED, port=1), obs(S, v.PROCESS_EXITED, exit_code=1),
+        obs(S, v.SERVICE_START_REQUESTED, port=1), obs(S, v.SERVICE_SPAWNED, pid=1),
+        obs(S, v.SERVICE_PORT_OPENED, port=1), obs(S, v.PROCESS_EXITED, exit_code=1, uptime=5),
         obs(S, v.SERVICE_RESTARTING), obs(S, v.SERVICE_PORT_OPENED, port=1),
         inp(S, "shutdown-service", "web"), obs(S, v.PROCESS_EXITED, exit_code=-15)],
-     S, ["starting", "running", "backoff", "starting", "running", "stopping", "terminated"]),
+     S, ["starting", "running", "backoff", "starting", "running", "stopping", "stopped"]),
     ("service fails to start, then starts", [
-        inp(S, "start-service"), obs(S, v.SERVICE_START_FAILED, reason="boom"),
-        inp(S, "start-service"), obs(S, v.SERVICE_PORT_OPENED)],
+        obs(S, v.SERVICE_START_REQUESTED), obs(S, v.SERVICE_START_FAILED, reason="boom"),
+        obs(S, v.SERVICE_START_REQUESTED), obs(S, v.SERVICE_PORT_OPENED)],
      S, ["starting", "failed", "starting", "running"]),
     ("model: scattered failures never add up (the original flapped)", [
         obs(M, v.MODEL_CONFIGURED, **CONFIG), obs(M, v.PROBE_SUCCEEDED),
@@ -193,10 +193,10 @@ def test_a_finished_run_is_forgotten_and_later_triggers_are_rejected() -> None:
 
 
 def test_backoff_delay_doubles_and_is_capped() -> None:
-    events = [inp(S, "start-service"), obs(S, v.SERVICE_PORT_OPENED)]
+    events = [obs(S, v.SERVICE_START_REQUESTED, start_retries=100), obs(S, v.SERVICE_PORT_OPENED)]
     delays = []
     for _ in range(8):
-        events += [obs(S, v.PROCESS_EXITED, exit_code=1), obs(S, v.SERVICE_RESTARTING),
+        events += [obs(S, v.PROCESS_EXITED, exit_code=1, uptime=0.1), obs(S, v.SERVICE_RESTARTING),
                    obs(S, v.SERVICE_PORT_OPENED)]
     _, moves = drive(events)
     delays = [m.data["backoff_delay"] for m in moves

@@ -40,7 +40,7 @@ from tools.wheel import write_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 OWN_PACKAGES = ("runner", "machines", "transcripts")
-VENDORED_ROOTS = ("transitions", "sqlite-utils")
+VENDORED_ROOTS = ("transitions", "sqlite-utils", "httpx")
 # sqlite-utils lists pip only for its `sqlite-utils install` command, which krunner never runs
 NOT_VENDORED = frozenset({"pip", "setuptools", "wheel"})
 BINARY_SUFFIXES = (".so", ".pyd", ".dylib")

@@ -13,8 +13,9 @@
   extra binds, e.g. a `.logs` storage folder), cwd `/home/work`, and the command
   `python -s -m ai.backend.kernel [--debug] LANG RUNTIME_PATH` with a container's environment.
 
-Needs root, unshare(1) and mount(8) (the agent's bind mounts are real bind mounts here).
-Built venvs are kept under `build/container` and reused; a lock serialises their building.
+`launch()` needs root, unshare(1) and mount(8) (the agent's bind mounts are real bind mounts
+here). Built venvs are kept under `build/container` and reused; a lock serialises their
+building; `python -m tools.container` builds them ahead (`make test` does, so no test waits).
 """
 
 from __future__ import annotations
@@ -204,3 +205,14 @@ def launch(kernel: Path, helpers: Path, work: Path, config: Path, *, lang: str =
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=stderr)
     return Container(proc, inp, out, work, stderr_path, spawned_at)
+
+
+def main() -> int:
+    """`python -m tools.container`: build (once) the volume's and the image's Pythons."""
+    print(volume_python())
+    print(image_python())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,6 +21,10 @@ TOOLCHAINS: dict[str, str] = {
     "git": "git",
     "bash": "bash",
     "tmux": "tmux",
+    # services (issue 10): sshd with the system's dropbear, a real ssh client to log in
+    "dropbear": "dropbear-bin",
+    "dropbearkey": "dropbear-bin",
+    "ssh": "openssh-client",
     "unshare": "util-linux",  # the reproduced kernel container (tools/container.py)
     "mount": "mount",
     # languages (issue 9)

@@ -17,8 +17,10 @@ from typing import Any
 from machines import tables
 from machines.registry import CREATORS, ROUTES
 from runner.effects import kernel as kernel_effects
+from runner.effects import model_health as model_effects
 from runner.effects import ops
 from runner.effects import run as run_effects
+from runner.effects import service as service_effects
 
 OPEN, CLOSE = "<!-- generated:{} -->", "<!-- /generated:{} -->"
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +65,8 @@ PARTS: dict[str, Callable[[], str]] = {
     "routes": _routes,
     "effects:kernel": _effects(kernel_effects.EFFECTS),
     "effects:run": _effects(run_effects.EFFECTS),
+    "effects:service": _effects(service_effects.EFFECTS),
+    "effects:model_health": _effects(model_effects.EFFECTS),
     "ops": _effects(ops.OPS, key="op"),
 }
 
