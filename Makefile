@@ -33,7 +33,7 @@ bundle: $(STAMP)
 	$(PY) -m tools.bundle
 
 deploy-bench: $(STAMP)
-	$(PY) -m bench.deploy
+	$(PY) -m bench.deploy 10
 
 tools-bench: $(STAMP)
 	$(PY) -m bench.inspect 1000000
