@@ -4,13 +4,15 @@ the session it leaves beside a durable log when it stops (see `transcripts.locat
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import sys
+import tempfile
 from pathlib import Path
 
 from runner.config import Config, read_environ_file
-from transcripts.location import LogPlace, choose_log_place
+from transcripts.location import LogPlace, choose_log_place, default_log_path
 from transcripts.reader import open_readonly
 from transcripts.transcript import export
 
@@ -19,7 +21,17 @@ def choose(config: Config) -> LogPlace:
     """The log's place; `KRUNNER_LOG_DIR` may come from the image or the agent's environ.txt,
     which the runner reads only later, so it is looked at here too."""
     extra, _ = read_environ_file(config.paths.config_dir)
-    return choose_log_place(config.log_path, {**os.environ, **extra}, config.paths.work_dir)
+    place = choose_log_place(config.log_path, {**os.environ, **extra}, config.paths.work_dir)
+    if not place.durable:
+        return place
+    try:  # a read-only or broken durable folder would leave the log degraded all session
+        place.path.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=place.path.parent).close()
+    except OSError as e:
+        return dataclasses.replace(
+            place, path=default_log_path(), durable=False,
+            reason=f"the default, as {place.path.parent} ({place.reason}) is unusable: {e}")
+    return place
 
 
 def export_at_exit(place: LogPlace, session: str) -> Path | None:

@@ -85,6 +85,6 @@ class Launchers:
         kernel = sshd.KERNEL_DIR
         if (kernel / "dropbear").exists() or (kernel / "dropbearmulti").exists():
             names.append("sshd")
-        if ttyd.find_ttyd() is not None:
+        if ttyd.find_ttyd(search_path=False) is not None:
             names.append("ttyd")
         return names

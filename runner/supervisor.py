@@ -96,7 +96,9 @@ class Supervisor:
         self._ctx = ctx
         self._resolve_service = resolve_service
         self.defs = defs
-        self._launch_timeout = launch_timeout
+        # the agent waits 10 s for the reply; an operator may allow slow services longer
+        self._launch_timeout = float(os.environ.get("KRUNNER_SERVICE_LAUNCH_TIMEOUT")
+                                     or launch_timeout)
         self._slots: dict[str, Slot] = {}
         self._params = supervision_params()
         self._closing = False
@@ -125,7 +127,7 @@ class Supervisor:
         if before in ("running", "backoff"):
             return {"status": "running"}
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        slot.waiters.append((answer, before not in LIVE))
+        slot.waiters.append((answer, before != "starting"))  # joining a start under way: running
         return await answer
 
     async def shutdown(self, name: str) -> None:

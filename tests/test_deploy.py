@@ -151,3 +151,19 @@ def test_every_module_the_bundle_carries_imports_without_orjson() -> None:
                    "for pkg in (machines, runner, transcripts):\n"
                    "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
                    "        importlib.import_module(m.name)\n")
+
+
+def test_an_unusable_durable_folder_falls_back_to_the_local_log_and_says_why(
+        tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / ".logs").mkdir(parents=True)
+    (work / ".logs" / "krunner").write_text("a file where the folder should be")
+    state = tmp_path / "xdg-state"
+    runner = start_runner(tmp_path, "python", "--work-dir", str(work), log=False,
+                          env={"XDG_STATE_HOME": str(state), "BACKENDAI_KERNEL_ID": "k2"})
+    assert "started_at" in runner.client().status()
+    assert stop_like_the_agent(runner) == 0
+    assert (state / "krunner" / "events.sqlite3").is_file()
+    assert f"{work / '.logs' / 'krunner'} (the {work / '.logs'} folder) is unusable" in \
+        runner.stderr_text()
+    assert "DEGRADED" not in runner.stderr_text()

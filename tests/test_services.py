@@ -12,6 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+import pytest
+
 from tests.conftest import RunnerProcess, free_port, gone
 from tests.service_helpers import ROOT
 
@@ -215,3 +218,23 @@ def test_environment_secrets_never_reach_the_log_or_a_transcript(runner_factory,
         "SELECT count(*) FROM events WHERE json_extract(data, '$.rejected') IS NOT NULL "
         "AND name IN ('start-service', 'start-model-service')").fetchone()[0]
     assert rejected == 4  # recorded, without the secret
+
+
+@pytest.mark.parametrize("name", ["jupyter", "jupyterlab"])
+def test_the_legacy_jupyter_built_ins_serve_without_a_token(runner_factory, name: str) -> None:
+    pytest.importorskip("notebook" if name == "jupyter" else "jupyterlab",
+                        reason="the test extras install notebook (and jupyterlab)")
+    # a loaded machine may need longer than the agent's 10 s to start a Jupyter server
+    runner = runner_factory("python", env={"KRUNNER_SERVICE_LAUNCH_TIMEOUT": "60"})
+    port = free_port()
+    reply = runner.client().start_service(name, port, protocol="http", timeout=90)
+    assert reply == {"status": "started"}
+    page = httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=30, trust_env=False)
+    assert page.status_code == 200  # no token asked: the agent's proxy does the auth
+    assert "started" in page.json()
+    argv = sqlite3.connect(runner.log_path).execute(
+        "SELECT json_extract(data, '$.argv') FROM events WHERE source = ? AND "
+        "name = 'ServiceSpawned'", (f"service:{name}",)).fetchone()
+    runner.stop()
+    module = "notebook" if name == "jupyter" else "jupyterlab"
+    assert json.loads(argv[0])[1:4] == ["-m", module, "--no-browser"]
