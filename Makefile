@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test toolchains bench compare stress crash flood clean bundle deploy-bench
+.PHONY: demo test toolchains bench compare stress crash flood clean bundle deploy-bench tools-bench
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,6 +34,9 @@ bundle: $(STAMP)
 
 deploy-bench: $(STAMP)
 	$(PY) -m bench.deploy 10
+
+tools-bench: $(STAMP)
+	$(PY) -m bench.inspect 1000000
 
 stress: $(STAMP)
 	$(PY) -m bench.stress 100000

@@ -47,6 +47,9 @@ def one_round(log: Path, folder: Path, rng: random.Random) -> dict[str, Any]:
     stop = threading.Event()
     try:
         client.status(timeout=30)
+        # The kernel must be up before the busy loop, whose short timeout ends it; a loaded
+        # machine can take longer than that to start one.
+        client.query("pass", timeout=120)
         busy = threading.Thread(target=keep_busy, args=(client, stop), daemon=True)
         busy.start()
         time.sleep(rng.uniform(0.05, 2.5))

@@ -101,9 +101,12 @@ class ModelServices:
                     self._observe(source, v.PROBE_SUCCEEDED, data)
                 else:
                     self._observe(source, v.PROBE_FAILED, {"reason": result.reason, **data})
+                # a fixed cadence: a probe that took its whole timeout does not shift the rest
                 now = time.monotonic()
-                next_at = max(next_at + float(params["period"]), now)
-                await asyncio.sleep(next_at - now)
+                next_at += float(params["period"])
+                if next_at < now - float(params["period"]):
+                    next_at = now  # far behind (a stalled machine): start over from now
+                await asyncio.sleep(max(next_at - now, 0.0))
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(prober.aclose())

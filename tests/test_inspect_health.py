@@ -11,6 +11,8 @@ from PIL import Image
 from tests.stories import flapping_model, write_log
 from tests.tooling import tool
 from tools.inspect.picture import COLOURS
+from transcripts.events import OBSERVATION, TRANSITION, Event
+from transcripts.store import EventLog
 
 T0 = 1_700_000_000.0
 
@@ -99,3 +101,23 @@ def test_an_unknown_model_names_the_models_there_are(tmp_path: Path) -> None:
     out = tool("tools.inspect", "--log", str(log), "health", "--model", "gpt")
     assert out.returncode == 2
     assert "no model service 'gpt' recorded; models recorded: llm" in out.stderr
+
+
+def test_states_are_read_from_the_log_not_assumed(tmp_path: Path) -> None:
+    """A state the health machine may grow (`fatal`) counts as down, as it was recorded."""
+    log = EventLog(tmp_path / "events.sqlite3")
+    log.open_session()
+    for t, frm, to, reason in [(0, "new", "undetermined", None),
+                               (10, "undetermined", "healthy", None),
+                               (40, "healthy", "fatal", "gave up after 5 restarts")]:
+        log.append(Event("model:m", TRANSITION, "x", {"reason": reason}, frm, to,
+                         T0 + t, T0 + t))
+    log.append(Event("kernel", OBSERVATION, "RunnerStopped", wall=T0 + 100, mono=T0 + 100))
+    log.flush()
+    out = tool("tools.inspect", "--log", str(log.path), "health", "--format", "json")
+    log.close()
+    [s] = json.loads(out.stdout)
+    assert s["flaps"] == 1 and s["recoveries"] == 0 and s["mttr_s"] is None
+    assert s["time_in_state_s"]["fatal"] == 60.0 and s["longest_unhealthy_s"] == 60.0
+    assert s["uptime_pct"] == 33.333
+    assert s["transitions"][-1]["reason"] == "gave up after 5 restarts"

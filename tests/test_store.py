@@ -10,12 +10,14 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.tooling import tool
 from transcripts.events import OBSERVATION, OUTPUT, TRANSITION, Event
 from transcripts.location import resolve_log_path
 from transcripts.reader import events, open_readonly
 from transcripts.retention import Retention, used_bytes
-from transcripts.store import EventLog
+from transcripts.store import EventLog, import_session
 
 
 def _log(tmp_path: Path, **kw: object) -> EventLog:
@@ -216,3 +218,19 @@ def test_a_clean_close_checkpoints_so_the_main_file_alone_is_complete(tmp_path: 
     alone.parent.mkdir()
     alone.write_bytes(log.path.read_bytes())
     assert open_readonly(alone).execute("SELECT count(*) FROM events").fetchone()[0] == 1000
+
+
+def test_an_import_that_fails_midway_leaves_nothing_behind(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+
+    def rows():
+        for i in range(5):
+            yield (float(i), float(i), "kernel", OBSERVATION, "Tick", None, None, None)
+        raise ValueError("line 7 was changed")
+
+    session = {"id": "s1", "started_wall": 0.0}
+    with pytest.raises(ValueError, match="line 7"):
+        import_session(path, session, rows(), chunk=2)  # two chunks were committed by then
+    db = open_readonly(path)
+    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ import pytest
 import zmq
 
 from tests.conftest import RunnerProcess, free_port, gone
+from tests.service_helpers import log_rows, wait_rows
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("git") is None,
                                 reason="the git runtime tests need bash and git")
@@ -64,23 +64,6 @@ class Screen:
         self._keys.send(keys)
 
 
-def _rows(runner: RunnerProcess, sql: str) -> list[tuple]:
-    db = sqlite3.connect(runner.log_path)
-    try:
-        return db.execute(sql).fetchall()
-    finally:
-        db.close()
-
-
-def _wait_rows(runner: RunnerProcess, sql: str, count: int, timeout: float = 20.0
-               ) -> list[tuple]:
-    deadline = time.monotonic() + timeout
-    while len(rows := _rows(runner, sql)) < count:
-        assert time.monotonic() < deadline, f"the log never had {count} rows for {sql}"
-        time.sleep(0.05)
-    return rows
-
-
 @pytest.fixture
 def git_runner(runner_factory: Callable[..., RunnerProcess]
                ) -> Iterator[tuple[RunnerProcess, Screen]]:
@@ -100,9 +83,10 @@ def test_the_git_runtime_starts_and_a_typed_command_runs_in_a_real_terminal(
     assert runner.client().query("%ping").stdout == "pong!"  # the original failed at start
     screen.type_until(b"echo $((6*7))x\n", rb"42x")
     tty = screen.type_until(b"tty; echo done$((1+1))\n", rb"(/dev/pts/\d+)\r\ndone2")
-    ((started,),) = _rows(runner, "SELECT data FROM events WHERE name = 'ShellStarted'")
+    ((started,),) = log_rows(runner.log_path,
+                             "SELECT data FROM events WHERE name = 'ShellStarted'")
     assert json.loads(started)["tty"].encode() == tty.group(1)
-    ((ready,),) = _rows(runner, "SELECT json_extract(data, '$.query') FROM events "
+    ((ready,),) = log_rows(runner.log_path, "SELECT json_extract(data, '$.query') FROM events "
                                 "WHERE name = 'DriverReady'")
     assert ready == 1
 
@@ -129,10 +113,12 @@ def test_a_killed_shell_restarts_and_says_restarting(
     screen.read_until(rb"Restarting\.\.\.\r\n")
     second = int(screen.type_until(b"echo pid=$$.\n", rb"pid=(\d+)\.").group(1))
     assert second != first
-    exited = _wait_rows(runner, "SELECT data FROM events WHERE name = 'ShellExited'", 1)
+    exited = wait_rows(runner.log_path, "SELECT data FROM events WHERE name = 'ShellExited'")
     assert json.loads(exited[0][0])["pid"] == first
     assert json.loads(exited[0][0])["exit_code"] == -signal.SIGKILL
-    assert _rows(runner, "SELECT count(*) FROM events WHERE name = 'ShellRestarted'")[0][0] == 1
+    restarts = log_rows(runner.log_path, "SELECT count(*) FROM events "
+                                         "WHERE name = 'ShellRestarted'")
+    assert restarts == [(1,)]
     assert runner.client().query("%ping").exit_code == 0  # queries still answered
 
 
@@ -154,8 +140,9 @@ def test_each_query_gets_exactly_one_finished(git_runner: tuple[RunnerProcess, S
     client.send("status")
     assert client.recv(timeout=10)[0] == "status"  # no stray `finished` was waiting
     runner.stop()
-    finished = _rows(runner, "SELECT source, count(*) FROM events WHERE kind = 'output' "
-                             "AND name = 'finished' GROUP BY source")
+    finished = log_rows(runner.log_path, "SELECT source, count(*) FROM events "
+                                         "WHERE kind = 'output' AND name = 'finished' "
+                                         "GROUP BY source")
     assert [n for _, n in finished] == [1, 1]
 
 
@@ -250,7 +237,7 @@ def test_ports_move_by_environment_and_shutdown_leaves_no_process(
         assert len(set(recorded)) == 3
         for pid in recorded:
             assert gone(pid), f"process {pid} outlived the runner"
-        bound = _rows(runner, "SELECT data FROM events WHERE name = 'TerminalBound'")
+        bound = log_rows(runner.log_path, "SELECT data FROM events WHERE name = 'TerminalBound'")
         assert json.loads(bound[0][0]) == {"keystrokes": keys_port, "screen": screen_port}
         assert "Traceback" not in runner.stderr_text()
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import site
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunnerProcess
+from tests.service_helpers import log_rows
 
 
 def _python_of(venv: Path) -> Path:
@@ -69,13 +69,10 @@ def test_queries_run_on_h2os_python_and_keep_state(
     assert client.query("print(x + 1)").stdout == "42\n"
     assert (h2o_python.parents[2] / "dai-started").exists()
     runner.stop()
-    db = sqlite3.connect(runner.log_path)
-    try:
-        ((daemon,),) = db.execute("SELECT data FROM events WHERE name = 'H2oDaemonStarted'")
-        ((pid,),) = db.execute("SELECT json_extract(data, '$.kernel_pid') FROM events "
-                               "WHERE name = 'DriverReady'")
-    finally:
-        db.close()
+    ((daemon,),) = log_rows(runner.log_path,
+                            "SELECT data FROM events WHERE name = 'H2oDaemonStarted'")
+    ((pid,),) = log_rows(runner.log_path, "SELECT json_extract(data, '$.kernel_pid') "
+                                          "FROM events WHERE name = 'DriverReady'")
     assert json.loads(daemon)["exit_code"] == 0
     assert pid
 
@@ -102,11 +99,7 @@ def test_a_missing_h2o_python_is_named_with_127_and_never_replaced(
     assert batch.exec_exit == 127
     assert str(absent) in batch.exec.stderr and "must not run" not in batch.exec.stdout
     runner.stop()
-    db = sqlite3.connect(runner.log_path)
-    try:
-        rows = db.execute("SELECT data FROM events WHERE name = 'RuntimeMissing'").fetchall()
-    finally:
-        db.close()
+    rows = log_rows(runner.log_path, "SELECT data FROM events WHERE name = 'RuntimeMissing'")
     assert [json.loads(d)["missing"] for (d,) in rows] == [str(absent)]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunnerProcess, free_port
+from tests.service_helpers import log_rows
 from tools.launch import ROOT
 
 pytest.importorskip("boto3", reason="vendor.aws_polly needs boto3 (the test extras have it)")
@@ -150,9 +150,5 @@ def test_without_boto3_the_runner_says_so_with_127_and_an_event(
     assert result.exit_code == 127
     assert "needs the boto3 package" in result.stderr
     runner.stop()
-    db = sqlite3.connect(runner.log_path)
-    try:
-        ((data,),) = db.execute("SELECT data FROM events WHERE name = 'RuntimeMissing'")
-    finally:
-        db.close()
+    ((data,),) = log_rows(runner.log_path, "SELECT data FROM events WHERE name = 'RuntimeMissing'")
     assert json.loads(data)["missing"] == "boto3"

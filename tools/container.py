@@ -44,7 +44,7 @@ MOUNT_POINTS = ("kernel", "helpers")
 
 LAUNCH = r"""
 set -e
-site="$1"; kernel="$2"; helpers="$3"; work="$4"; config="$5"; binds="$6"; shift 6
+site="$1"; kernel="$2"; helpers="$3"; work="$4"; config="$5"; binds="$6"; keep="$7"; shift 7
 for name in kernel helpers; do
   eval src=\$$name
   mount --bind "$src" "$site/ai/backend/$name"
@@ -57,7 +57,16 @@ mount --bind "$config" /home/config
 printf '%s\n' "$binds" | while IFS='|' read -r src dst; do
   if [ -n "$src" ]; then mkdir -p "$dst"; mount --bind "$src" "$dst"; fi
 done
+# A private /tmp; the built Pythons stay visible where they are, also when this checkout
+# itself lives under /tmp (as a CI clone may).
+mkdir /home/.host-tmp
+mount --rbind /tmp /home/.host-tmp
 mount -t tmpfs tmpfs /tmp
+case "$keep" in /tmp/*)
+  mkdir -p "$keep"; mount --rbind "/home/.host-tmp/${keep#/tmp/}" "$keep";;
+esac
+umount -l /home/.host-tmp
+rmdir /home/.host-tmp
 cd /home/work
 exec "$@"
 """
@@ -197,7 +206,7 @@ def launch(kernel: Path, helpers: Path, work: Path, config: Path, *, lang: str =
                lang, str(runtime)]
     bind_lines = "\n".join(f"{src}|{dst}" for src, dst in (binds or {}).items())
     argv = ["unshare", "-m", "sh", "-c", LAUNCH, "container", str(site_packages(python)),
-            str(kernel), str(helpers), str(work), str(config), bind_lines,
+            str(kernel), str(helpers), str(work), str(config), bind_lines, str(BUILD),
             "env", "-i", *(f"{k}={v}" for k, v in container_env.items()), *command]
     stderr_path = work.parent / f"{work.name}.stderr"
     with open(stderr_path, "wb") as stderr:

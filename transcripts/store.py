@@ -30,8 +30,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -72,27 +73,47 @@ def connect_writable(path: Path) -> sqlite3.Connection:
 StoredRow = tuple[float, float, str, str, str, str | None, str | None, object]
 
 
-def import_session(path: Path, session: dict[str, Any], rows: Iterable[StoredRow]) -> int:
+def import_session(path: Path, session: dict[str, Any], rows: Iterable[StoredRow],
+                   chunk: int = 50_000) -> int:
     """Write a recorded session (a transcript's) into a log as its own session, streaming,
-    in one transaction: if `rows` raises (an altered file) nothing is kept."""
+    `chunk` rows a commit (so the -wal file stays small); if `rows` raises (an altered file)
+    what was written of it is deleted again. The number of events written."""
     conn = connect_writable(Path(path))
     try:
         conn.execute("PRAGMA busy_timeout=10000")
         if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session["id"],)).fetchone():
             raise ValueError(f"session {session['id']} is already in {path}")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _committed(conn):
             key = conn.execute(INSERT_SESSION, [session.get(c) for c in SESSION_COLUMNS]
                                ).lastrowid
-            written = conn.executemany(INSERT, ((key, *row) for row in rows)).rowcount
-            conn.execute("COMMIT")
+        written = 0
+        rows = iter(rows)
+        try:
+            while batch := list(islice(rows, chunk)):
+                with _committed(conn):
+                    conn.executemany(INSERT, ((key, *row) for row in batch))
+                written += len(batch)
         except BaseException:
-            conn.execute("ROLLBACK")
+            with _committed(conn):
+                conn.execute("DELETE FROM events WHERE session = ?", (key,))
+                conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
             raise
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
     return written
+
+
+@contextlib.contextmanager
+def _committed(conn: sqlite3.Connection) -> Iterator[None]:
+    """One explicit transaction on an autocommit connection."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 RETENTION_EVERY = 60.0  # seconds between two checks of the retention bound

@@ -225,7 +225,7 @@ def verify(path: Path) -> TranscriptReader:
 
 def import_into(path: Path, log_path: Path) -> str:
     """Load a transcript into a log file as its own session, through the log's writer,
-    streaming and in one transaction: an altered file imports nothing. The session id."""
+    streaming, committed in chunks; an altered file leaves nothing behind. The session id."""
     reader = TranscriptReader(path)
     rows = ((d["wall"], d["mono"], d["source"], d["kind"], d["name"], d["from"], d["to"],
              encode(_from_portable(d["data"]))) for d in reader.lines())
