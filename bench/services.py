@@ -143,7 +143,8 @@ def load(folder: Path, models: int = 20, rounds: int = 200) -> dict[str, Any]:
         wall = time.monotonic() - wall0
         cpu = {k: (cpu_seconds(r.proc.pid) - cpu0[k]) / wall
                for k, r in (("busy", busy), ("idle", idle))}
-        probes = probe_count(busy.log_path)
+        time.sleep(0.2)  # the log commits every few milliseconds
+        probes = probe_count(busy.log_path, wall0, wall0 + wall)
     finally:
         busy.stop()
         idle.stop()
@@ -155,11 +156,13 @@ def load(folder: Path, models: int = 20, rounds: int = 200) -> dict[str, Any]:
             "query_p50_ratio": round(p50["busy"] / p50["idle"], 3)}
 
 
-def probe_count(log: Path) -> int:
+def probe_count(log: Path, since: float, until: float) -> int:
+    """Probes the runner made between two monotonic times (one clock on one machine)."""
     db = sqlite3.connect(log)
     try:
         return int(db.execute("SELECT count(*) FROM events WHERE name IN "
-                              "('ProbeSucceeded', 'ProbeFailed')").fetchone()[0])
+                              "('ProbeSucceeded', 'ProbeFailed') AND mono BETWEEN ? AND ?",
+                              (since, until)).fetchone()[0])
     finally:
         db.close()
 

@@ -35,12 +35,13 @@ class Prober:
     def __init__(self, timeout: float) -> None:
         import httpx  # imported here: it costs a runner without model services 0.13 s
 
+        from runner.probe_transport import ProbeTransport
+
         self.timeout = timeout
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), follow_redirects=True, max_redirects=MAX_REDIRECTS,
             trust_env=False,  # a proxy from the environment must never sit before localhost
-            headers={"User-Agent": "krunner-probe"},
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=0))
+            headers={"User-Agent": "krunner-probe"}, transport=ProbeTransport())
 
     async def probe(self, url: str, expected: int) -> ProbeResult:
         """GET `url` once; ok when the final status (after redirects) is `expected`."""
