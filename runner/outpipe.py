@@ -15,6 +15,8 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import struct
+import termios
 from collections.abc import AsyncIterator
 
 CHUNK = 65536  # largest message to the agent
@@ -44,6 +46,17 @@ class OutputPipe:
         protocol = asyncio.StreamReaderProtocol(self._reader)
         self._transport, _ = await loop.connect_read_pipe(
             lambda: protocol, os.fdopen(self._fd, "rb", buffering=0))
+
+    def pending(self) -> bool:
+        """Whether output waits here, in the kernel pipe or read but not yet taken."""
+        if self._transport is None or self._transport.is_closing():
+            return False
+        held = len(getattr(self._reader, "_buffer", b""))  # StreamReader keeps it private
+        try:
+            waiting = struct.unpack("i", fcntl.ioctl(self._fd, termios.FIONREAD, b"\0" * 4))[0]
+        except OSError:
+            waiting = 0
+        return held + waiting > 0
 
     def close(self) -> None:
         if self._transport is not None:

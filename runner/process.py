@@ -16,7 +16,7 @@ from pathlib import Path
 
 from runner.outpipe import OutputPipe
 from runner.process_group import signal_group
-from runner.stdin_watch import Ask, unread_bytes, watch_stdin
+from runner.stdin_watch import Ask, watch_stdin
 
 TAIL = 256  # bytes of recent output kept: the prompt a program printed before reading
 Sink = Callable[[str, bytes], None]  # (stream name, chunk)
@@ -99,14 +99,8 @@ class GroupProcess:
                 return  # the program is gone or closed its stdin
 
     def output_pending(self) -> bool:
-        """Whether output the program wrote is still in its pipes, not yet read by us."""
-        transport = getattr(self.proc, "_transport", None)  # asyncio keeps it private
-        for fd in (1, 2):
-            pipe = transport.get_pipe_transport(fd) if transport is not None else None
-            raw = pipe.get_extra_info("pipe") if pipe is not None else None
-            if raw is not None and not raw.closed and unread_bytes(raw.fileno()) > 0:
-                return True
-        return False
+        """Whether output the program wrote has not been forwarded yet."""
+        return any(pipe.pending() for pipe in self._outputs)
 
     def stdin_fd(self) -> int | None:
         """The runner's end of the program's stdin, while it is open."""
