@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from machines import vocabulary as v
 from machines.base import Transitioned
 from runner.drivers import Driver
+from runner.effects import enter
 from transcripts.events import KERNEL, OBSERVATION, Event, stamped
 
 log = logging.getLogger("krunner")
@@ -72,6 +73,4 @@ EFFECTS: dict[str, Callable[[KernelHost, Transitioned], None]] = {
 
 def act(host: KernelHost, t: Transitioned) -> None:
     """Do what entering `t.to_state` calls for (nothing, for states without an entry)."""
-    handler = EFFECTS.get(t.to_state)
-    if handler is not None:
-        handler(host, t)
+    enter(EFFECTS, host, t)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from machines.base import Transitioned
+from runner.effects import enter
 
 
 class ModelHost(Protocol):
@@ -36,6 +37,5 @@ EFFECTS: dict[str, Callable[[ModelHost, Transitioned], None]] = {
 
 
 def act(host: ModelHost, t: Transitioned) -> None:
-    handler = EFFECTS.get(t.to_state)
-    if handler is not None:
-        handler(host, t)
+    """Do what entering `t.to_state` calls for (nothing, for states without an entry)."""
+    enter(EFFECTS, host, t)

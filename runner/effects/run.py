@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from machines.base import Transitioned
 from machines.run import FINAL
+from runner.effects import enter
 from runner.frames import exit_payload
 
 if TYPE_CHECKING:
@@ -64,6 +65,4 @@ EFFECTS: dict[str, Callable[[RunHost, Job, Transitioned], None]] = {
 
 def act(host: RunHost, job: Job, t: Transitioned) -> None:
     """Do what entering `t.to_state` calls for (nothing, for states without an entry)."""
-    handler = EFFECTS.get(t.to_state)
-    if handler is not None:
-        handler(host, job, t)
+    enter(EFFECTS, host, t, job)

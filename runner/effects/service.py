@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from machines.base import Transitioned
+from runner.effects import enter
 
 
 class ServiceHost(Protocol):
@@ -61,6 +62,5 @@ EFFECTS: dict[str, Callable[[ServiceHost, Transitioned], None]] = {
 
 
 def act(host: ServiceHost, t: Transitioned) -> None:
-    handler = EFFECTS.get(t.to_state)
-    if handler is not None:
-        handler(host, t)
+    """Do what entering `t.to_state` calls for (nothing, for states without an entry)."""
+    enter(EFFECTS, host, t)
