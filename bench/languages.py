@@ -78,10 +78,12 @@ def agent_cycle(client: AgentClient) -> float:
 
 
 def direct_cycle(folder: Path, lang: str, env: dict[str, str]) -> float:
+    """The same compiler krunner uses (Debian's, in /usr/bin: not a rustup shim)."""
     began = time.perf_counter()
     for argv in DIRECT[lang]:
-        subprocess.run(argv, cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL,
-                       stdin=subprocess.DEVNULL)
+        program = argv[0] if argv[0].startswith(".") else f"/usr/bin/{argv[0]}"
+        subprocess.run([program, *argv[1:]], cwd=folder, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     return time.perf_counter() - began
 
 
