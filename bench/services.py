@@ -50,7 +50,13 @@ def model(folder: Path, name: str, port: int, control: Path | None, **check: Any
 
 
 def wait_status(client: AgentClient, name: str, healthy: bool, timeout: float = 60) -> float:
-    """The monotonic time the agent receives `name`'s status `healthy`."""
+    """The monotonic time the agent receives `name`'s status `healthy` (now, if it came while
+    the client waited for another reply)."""
+    for i, (kind, data) in enumerate(client.skipped):
+        status = json.loads(data) if kind == "model-service-status" else {}
+        if status.get("model_name") == name and status.get("is_healthy") is healthy:
+            del client.skipped[i]
+            return time.monotonic()
     deadline = time.monotonic() + timeout
     while True:
         kind, data = client.recv(max(deadline - time.monotonic(), 0.01), "model-service-status")

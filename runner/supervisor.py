@@ -33,6 +33,7 @@ from transcripts.events import OBSERVATION, service_source, stamped
 LAUNCH_TIMEOUT = 8.0  # request to open port; the agent gives up after 10 s
 RESOLVE_TIMEOUT = 6.0  # preparing one start (prestart actions, keys), inside LAUNCH_TIMEOUT
 PORT_POLL = 0.05
+PORT_POLL_FIRST = 0.005
 ENV_PARAMS = {"start_window": "KRUNNER_SERVICE_START_WINDOW",
               "start_retries": "KRUNNER_SERVICE_START_RETRIES",
               "backoff_base": "KRUNNER_SERVICE_BACKOFF_BASE",
@@ -282,13 +283,15 @@ class Supervisor:
                           proc: asyncio.subprocess.Process, launch: Launch, deadline: float
                           ) -> None:
         port = int(launch.port or 0)
+        pause = PORT_POLL_FIRST  # most services open their port within tens of milliseconds
         while time.monotonic() < deadline:
             if attempt.stop_wanted or proc.returncode is not None:
                 return  # the exit (or the stop) decides
             if await port_open(port) and proc.returncode is None and not attempt.stop_wanted:
                 self._observe(source, v.SERVICE_PORT_OPENED, {"port": port})
                 return
-            await asyncio.sleep(PORT_POLL)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, PORT_POLL)
         if proc.returncode is None and not attempt.stop_wanted:
             self._failed(attempt, source, f"opening the service port timed out: "
                                           f"{source.split(':', 1)[1]}")
