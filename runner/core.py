@@ -32,6 +32,7 @@ from runner import config as cfg
 from runner import durable_log, python_extras
 from runner.context import Paths, TaskSet
 from runner.drivers import BATCH_ENV, Driver, driver_for
+from runner.effects import enter
 from runner.effects import kernel as kernel_effects
 from runner.frontend import FrontEnd
 from runner.logsink import install_logging
@@ -115,7 +116,7 @@ class Runner:
         if t.source.startswith("run:"):
             self.runs.on_transition(t)
         elif t.source == KERNEL:
-            kernel_effects.act(self, t)
+            enter(kernel_effects.EFFECTS, self, t)
         else:
             self.services.on_transition(t)
 

@@ -22,6 +22,7 @@ from machines.base import Transitioned
 from machines.model_health import LIVE, params_from_definition
 from runner import prestart
 from runner.context import Context
+from runner.effects import enter
 from runner.effects import model_health as model_effects
 from runner.probe import Prober
 from runner.servicedefs import LaunchRefused
@@ -113,7 +114,7 @@ class ModelServices:
 
     # --- entry effects (runner/effects/model_health.py) ---------------------------------------
     def on_transition(self, t: Transitioned) -> None:
-        model_effects.act(self, t)
+        enter(model_effects.EFFECTS, self, t)
 
     def send_status(self, t: Transitioned) -> None:
         """Tell the agent when a model becomes healthy or unhealthy (always both keys)."""

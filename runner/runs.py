@@ -17,6 +17,7 @@ from machines import vocabulary as v
 from machines.base import Transitioned
 from runner.context import Context
 from runner.drivers import Driver, Step
+from runner.effects import enter
 from runner.effects import run as run_effects
 from runner.kernel_errors import KernelDied
 from runner.languages.toolchain import ToolchainMissing
@@ -131,7 +132,7 @@ class Runs:
     def on_transition(self, t: Transitioned) -> None:
         job = self._runs.get(t.source)
         if job is not None:
-            run_effects.act(self, job, t)
+            enter(run_effects.EFFECTS, self, t, job)
 
     def begin(self, job: Job) -> None:
         self._ctx.spawn(self._work(job), owner=job.source)

@@ -25,6 +25,7 @@ from machines import vocabulary as v
 from machines.base import Transitioned
 from machines.service import IDLE, LIVE, SUPERVISION
 from runner.context import Context
+from runner.effects import enter
 from runner.effects import service as service_effects
 from runner.process_group import end_group, signal_group
 from runner.servicedefs import LaunchRefused, ServiceDef, app_entry
@@ -168,7 +169,7 @@ class Supervisor:
 
     # --- entry effects (runner/effects/service.py) ---------------------------------------
     def on_transition(self, t: Transitioned) -> None:
-        service_effects.act(self, t)
+        enter(service_effects.EFFECTS, self, t)
 
     def begin_attempt(self, t: Transitioned) -> None:
         name = t.source.split(":", 1)[1]

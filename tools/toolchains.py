@@ -24,7 +24,10 @@ TOOLCHAINS: dict[str, str] = {
     # services (issue 10): sshd with the system's dropbear, a real ssh client to log in
     "dropbear": "dropbear-bin",
     "dropbearkey": "dropbear-bin",
+    "dropbearconvert": "dropbear-bin",
+    "useradd": "passwd",  # a throwaway user logs in over ssh
     "ssh": "openssh-client",
+    "nsenter": "util-linux",  # the full and read-only disk tests (tests/test_degraded.py)
     "unshare": "util-linux",  # the reproduced kernel container (tools/container.py)
     "mount": "mount",
     # languages (issue 9)

@@ -14,7 +14,6 @@ from typing import Any, Protocol
 from machines import vocabulary as v
 from machines.base import Transitioned
 from runner.drivers import Driver
-from runner.effects import enter
 from transcripts.events import KERNEL, OBSERVATION, Event, stamped
 
 log = logging.getLogger("krunner")
@@ -69,8 +68,3 @@ EFFECTS: dict[str, Callable[[KernelHost, Transitioned], None]] = {
     "restarting": _restarting,
     "stopping": _stopping,
 }
-
-
-def act(host: KernelHost, t: Transitioned) -> None:
-    """Do what entering `t.to_state` calls for (nothing, for states without an entry)."""
-    enter(EFFECTS, host, t)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Protocol
 
 from machines.base import Transitioned
-from runner.effects import enter
 
 
 class ModelHost(Protocol):
@@ -34,8 +33,3 @@ EFFECTS: dict[str, Callable[[ModelHost, Transitioned], None]] = {
     "unhealthy": _tell,
     "stopped": _stopped,
 }
-
-
-def act(host: ModelHost, t: Transitioned) -> None:
-    """Do what entering `t.to_state` calls for (nothing, for states without an entry)."""
-    enter(EFFECTS, host, t)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from machines.base import Transitioned
 from machines.run import FINAL
-from runner.effects import enter
 from runner.frames import exit_payload
 
 if TYPE_CHECKING:
@@ -61,8 +60,3 @@ EFFECTS: dict[str, Callable[[RunHost, Job, Transitioned], None]] = {
     "waiting_input": _ask,
     **{state: _end for state in FINAL},
 }
-
-
-def act(host: RunHost, job: Job, t: Transitioned) -> None:
-    """Do what entering `t.to_state` calls for (nothing, for states without an entry)."""
-    enter(EFFECTS, host, t, job)

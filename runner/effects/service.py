@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Protocol
 
 from machines.base import Transitioned
-from runner.effects import enter
 
 
 class ServiceHost(Protocol):
@@ -59,8 +58,3 @@ EFFECTS: dict[str, Callable[[ServiceHost, Transitioned], None]] = {
     "failed": _ended,
     "fatal": _ended,
 }
-
-
-def act(host: ServiceHost, t: Transitioned) -> None:
-    """Do what entering `t.to_state` calls for (nothing, for states without an entry)."""
-    enter(EFFECTS, host, t)
