@@ -151,9 +151,14 @@ def main(argv: list[str] | None = None) -> None:
         "c_batch_cycle_ms": c_cycle,
         "rounds": rounds,
     }
+    report(result, "compare")
+
+
+def report(result: dict[str, Any], name: str) -> None:
+    """Print the figures as JSON and keep them in `build/<name>.json`."""
     text = json.dumps(result, indent=2)
     (ROOT / "build").mkdir(exist_ok=True)
-    (ROOT / "build" / "compare.json").write_text(text)
+    (ROOT / "build" / f"{name}.json").write_text(text)
     print(text)
 
 

@@ -13,7 +13,6 @@ Medians over the rounds; `ratio` is krunner / original. Needs root (see tools/co
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.compare import pair
+from bench.compare import pair, report
 from bench.frontend import rss_mb
 from tools import container
 from tools.bundle import build
@@ -72,10 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         for key in ("first_status_s", "first_query_s", "status_rss_mb", "query_rss_mb")}
     result["rounds"] = rounds
     result["krunner_version"] = bundle.version
-    text = json.dumps(result, indent=2)
-    (ROOT / "build").mkdir(exist_ok=True)
-    (ROOT / "build" / "deploy.json").write_text(text)
-    print(text)
+    report(result, "deploy")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def gone(pid: int, within: float = 5.0) -> bool:
             with open(f"/proc/{pid}/stat") as stat:
                 if stat.read().split(") ")[1].startswith("Z"):
                     return True
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # reaped, also between open and read
             return True
         if time.monotonic() >= deadline:
             return False

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import gone
 from tools.client import AgentClient
 
 HEALTH_SERVER = [sys.executable, "-m", "tests.health_server"]
@@ -78,8 +79,4 @@ def next_message(client: AgentClient, msg_type: str, timeout: float = 30.0,
 
 
 def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return not stat.read().split(") ")[1].startswith("Z")
-    except FileNotFoundError:
-        return False
+    return not gone(pid, within=0)
