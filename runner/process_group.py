@@ -18,6 +18,7 @@ from runner import proctable
 
 STOP_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
 POLL = 0.05
+CONFIRM_SCANS = 2  # empty scans in a row that mean "gone"
 KILL_ROUNDS_WAIT = 1.0  # after SIGKILL, how long to wait for the family to be gone
 
 
@@ -69,22 +70,34 @@ class Family:
         signal_pids(members, signum)
         return members
 
+    async def lingering(self) -> list[int]:
+        """The members, looked for again a few times if none are seen: a scan of /proc can
+        miss a process forked or re-parented while it runs (a daemon's double fork)."""
+        for _ in range(CONFIRM_SCANS):
+            members = self.members()
+            if members:
+                return members
+            await asyncio.sleep(POLL)
+        return []
+
     async def wait_gone(self, timeout: float | None = None) -> bool:
-        """Wait until no member lives; False on timeout."""
+        """Wait until no member lives (seen so twice in a row); False on timeout."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         known = self.members()
-        while known:
+        empty_scans = 0
+        while True:
+            empty_scans = 0 if known else empty_scans + 1
+            if empty_scans >= CONFIRM_SCANS:
+                return True
             if deadline is not None and loop.time() >= deadline:
                 return False
-            await asyncio.sleep(POLL if deadline is not None else 0.25)
+            await asyncio.sleep(POLL if deadline is not None or empty_scans else 0.25)
             known = [pid for pid in known if proctable.alive(pid)] or self.members()
-        return True
 
     async def end(self, grace: float = STOP_GRACE) -> bool:
         """SIGTERM the family, SIGKILL what is left after `grace`; True once it is gone."""
-        if not self.signal(signal.SIGTERM):
-            return True
+        self.signal(signal.SIGTERM)
         if await self.wait_gone(grace):
             return True
         return await self.kill()
@@ -93,7 +106,9 @@ class Family:
         """SIGKILL the family until nothing of it is left (a forking member keeps losing)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + KILL_ROUNDS_WAIT
-        while self.signal(signal.SIGKILL):
+        empty_scans = 0
+        while empty_scans < CONFIRM_SCANS:
+            empty_scans = 0 if self.signal(signal.SIGKILL) else empty_scans + 1
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(POLL / 5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 OWNER_VAR = "KRUNNER_OWNER"
@@ -97,22 +98,34 @@ def token_of(pid: int) -> str | None:
 
 
 def owned(token: str, groups: tuple[int, ...] = ()) -> list[int]:
-    """Living processes below the runner that carry `token`, are in one of `groups` (process
-    group or session ids), or descend from one that does."""
-    procs = table()
-    mine = descendants(procs, os.getpid())
-    roots = {pid for pid in mine
-             if procs[pid].pgid in groups or procs[pid].sid in groups or token_of(pid) == token}
-    family = set(roots)
-    for pid in roots:
-        family |= descendants(procs, pid)
-    return sorted(pid for pid in family if pid in mine and not procs[pid].zombie)
+    """Living processes that carry `token`, or (below the runner) are in one of `groups`
+    (process group or session ids), and what descends from them.
+
+    The token is looked for everywhere, not only below the runner: a scan of /proc is not
+    atomic, and a process re-parented while it is read may seem to hang from nowhere."""
+    return _living_families(lambda pid: token_of(pid) == token, groups)
 
 
 def all_descendants() -> list[int]:
-    """Every living process below the runner."""
+    """Every living process below the runner, or carrying one of its tokens."""
+    prefix = f"{os.getpid()}/"
+    return _living_families(lambda pid: (token_of(pid) or "").startswith(prefix), (),
+                            everything_below=True)
+
+
+def _living_families(carries: Callable[[int], bool], groups: tuple[int, ...],
+                     everything_below: bool = False) -> list[int]:
+    me = os.getpid()
     procs = table()
-    return sorted(pid for pid in descendants(procs, os.getpid()) if not procs[pid].zombie)
+    mine = descendants(procs, me)
+    roots = {pid for pid in procs if pid != me and (
+        (pid in mine and (everything_below or procs[pid].pgid in groups
+                          or procs[pid].sid in groups)) or carries(pid))}
+    family = set(roots)
+    for pid in roots:
+        family |= descendants(procs, pid)
+    family.discard(me)
+    return sorted(pid for pid in family if not procs[pid].zombie)
 
 
 def zombie_children() -> list[int]:

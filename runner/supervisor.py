@@ -315,7 +315,7 @@ class Supervisor:
     async def _watch(self, slot: Slot, proc: asyncio.subprocess.Process, family: Family,
                      launch: Launch, spawned_at: float) -> None:
         code: int | None = await proc.wait()
-        left = family.members() if code == 0 else []
+        left = await family.lingering() if code == 0 else []
         data: dict[str, Any] = {"pid": proc.pid}
         if left:  # daemonized: the service lives while what the leader left does
             for src in launch.sources:
