@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     host TEXT,
     pid INTEGER,
     started_wall REAL NOT NULL,
-    ended_wall REAL
+    ended_wall REAL,
+    fingerprint TEXT  -- of the transcript exported at exit (older logs lack the column)
 );
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
