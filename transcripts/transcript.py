@@ -8,6 +8,8 @@ cut at a line boundary are all detected, and the first bad line is named. (A cha
 edits; someone who recomputes every hash can forge one, which the fingerprint, the last
 line's hash printed by `export`, shows when compared with the one sent along.)
 
+A line is never used before its hash is checked.
+
 Bytes are text where they are UTF-8 (`{"$utf8": ...}`, so frames can be read as they are)
 and base64 otherwise (`{"$b64": ...}`). Reading streams: one line at a time, any size.
 """
