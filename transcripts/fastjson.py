@@ -2,7 +2,8 @@
 
 orjson is a binary wheel; the kernel-runner volume of a real cluster does not have it, and the
 bundle krunner ships through the agent's mount carries only pure-Python code (docs/operations.md).
-Both paths give compact UTF-8 JSON that either path reads back.
+Both paths give compact UTF-8 JSON that either path reads back; the log must never
+depend on orjson being there.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Reading a log: read-only connections and decoded events in order."""
+"""Reading a log: read-only connections and decoded events in order.
+
+A reader must never write to a log: it may be a live runner's, or on read-only media."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Offline replay: rebuild every machine from recorded inputs and observations, and check the
 transitions it produces against the recorded ones.
 
-Nothing is executed and nothing is written: it reads a log or a transcript and drives fresh
+It must never execute or write anything: it reads a log or a transcript and drives fresh
 machines through `machines.registry.Machines.consume`, exactly as the runner does.
 """
 

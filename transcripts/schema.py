@@ -1,8 +1,9 @@
 """The log's tables, indexes and views (one schema, in one place).
 
-The writer creates all of it in the file. Readers open logs read-only (perhaps written by an
-older runner, perhaps on read-only media), so `ensure_views` adds any view the file lacks as a
-TEMP view of the reader's own connection: the tools can always rely on every view below.
+The writer creates all of it in the file. Readers must never change a log: they open it
+read-only (perhaps written by an older runner, perhaps on read-only media), so
+`ensure_views` adds any view the file lacks as a TEMP view of the reader's own connection:
+the tools can always rely on every view below.
 """
 
 from __future__ import annotations

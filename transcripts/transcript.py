@@ -13,6 +13,8 @@ log's session row; and a closing line signed with the operator's key: see `seal`
 runner records (times that are not finite or past the year 9999, missing fields) are refused
 as altered, so no reader downstream meets them.
 
+A line is never used before its hash is checked.
+
 Bytes are text where they are UTF-8 (`{"$utf8": ...}`, so frames can be read as they are)
 and base64 otherwise (`{"$b64": ...}`). Reading streams: one line at a time, any size.
 """
