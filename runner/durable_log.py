@@ -83,7 +83,8 @@ def export_at_exit(place: LogPlace, session: str, *, deadline: float | None = No
     try:
         conn = open_readonly(place.path)
         try:
-            done = export(conn, session, partial, key=key, deadline=deadline)
+            done = export(conn, session, partial, key=key,
+                          expired=lambda: time.monotonic() >= deadline)
         finally:
             conn.close()
         os.chmod(partial, 0o600)

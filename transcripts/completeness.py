@@ -5,7 +5,7 @@ for "complete".
 A session is partial when it never ended (its runner is still running, or was killed), when
 its writer recorded a gap (`LogGap` events, or the gap marker of its session row: events it
 could not write, e.g. on a full disk), or when retention pruned some of its events (the
-`pruned` table). Read-only: nothing here writes.
+`pruned` table). Read-only: it must never write to the log.
 """
 
 from __future__ import annotations

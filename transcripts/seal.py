@@ -9,7 +9,8 @@ column, and readers say so). With a key file the operator gives the runner
 closing line also carries `"sig"`: HMAC-SHA256 over the previous line's hash and the closing
 line's own text, so the whole file is vouched for by a key the user never held.
 
-No clocks are read here; a key is only read when asked for.
+It never reads a clock, and reads a key file only when asked to; it must not write a log's
+events (only the session row's fingerprint).
 """
 
 from __future__ import annotations

@@ -27,8 +27,7 @@ import math
 import os
 import sqlite3
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,11 +94,12 @@ class Exported:
 
 
 def export(conn: sqlite3.Connection, session: str, out: Path | str, *,
-           key: bytes | None = None, deadline: float | None = None) -> Exported:
+           key: bytes | None = None, expired: Callable[[], bool] | None = None) -> Exported:
     """Write one session to `out` (mode 0600; "-": stdout), signed when given a `key`.
 
-    `deadline` (a `time.monotonic()` value): past it, the export stops writing events and
-    closes the file at once, saying in its closing line how many were left out.
+    `expired` is asked every `DEADLINE_EVERY` events whether the caller's deadline has
+    passed (this module never reads a clock); once it has, the export stops writing events
+    and closes the file at once, saying in its closing line how many were left out.
     """
     header = session_header(conn, session)
     partial = partial_reasons(conn, session)
@@ -108,8 +108,7 @@ def export(conn: sqlite3.Connection, session: str, out: Path | str, *,
         w.line({"format": FORMAT, "version": VERSION, "session": header})
         written, cut = 0, False
         for rec in events(conn, session):
-            if (deadline is not None and written % DEADLINE_EVERY == 0
-                    and time.monotonic() >= deadline):
+            if expired is not None and written % DEADLINE_EVERY == 0 and expired():
                 cut = True
                 break
             e = rec.event
