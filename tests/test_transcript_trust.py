@@ -129,11 +129,13 @@ def test_a_running_then_killed_session_is_exported_verified_and_replayed_as_part
 def test_pruned_events_and_writer_gaps_make_a_session_partial(tmp_path: Path) -> None:
     log, out = tmp_path / "events.sqlite3", tmp_path / "s.jsonl"
     story = flapping_model()
-    story.insert(20, Event(KERNEL, OBSERVATION, "LogGap", {"events": 7, "reason": "disk full"},
+    story.insert(20, Event(KERNEL, OBSERVATION, "LogGap", {"reason": "the disk was full",
+                                                          "lost_events": 7},
                            wall=story[19].wall, mono=story[19].mono))
     write_log(log, story)
     exported = tool("tools.transcript", "export", "--log", str(log), "--out", str(out))
     assert exported.returncode == 3 and "1 gap(s)" in exported.stderr, exported.stderr
+    assert "the disk was full" in exported.stderr
     assert "7 events lost" in exported.stderr
 
     pruned_log = tmp_path / "pruned.sqlite3"
