@@ -2,6 +2,7 @@
 
 orjson is a binary wheel; the kernel-runner volume of a real cluster does not have it, and the
 bundle krunner ships through the agent's mount carries only pure-Python code (docs/operations.md).
+<<<<<<< HEAD
 Both paths give compact UTF-8 JSON that either path reads back.
 
 Values orjson cannot hold exactly (a lone surrogate, an integer beyond 64 bits, nesting deeper
@@ -11,6 +12,10 @@ compact encoder writes a leading space, so `loads` knows such text at its first 
 it with the standard library, which gives every value back exactly (orjson would read a big
 integer as a float). What even the standard library cannot write raises `ValueError`.
 Nothing here does I/O.
+=======
+Both paths give compact UTF-8 JSON that either path reads back; the log must never
+depend on orjson being there.
+>>>>>>> main
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Reading a log: read-only connections and decoded events in order."""
+"""Reading a log: read-only connections and decoded events in order.
+
+A reader must never write to a log: it may be a live runner's, or on read-only media."""
 
 from __future__ import annotations
 
@@ -64,14 +66,37 @@ def open_log(path: str | Path) -> LogFile:
         conn.close()  # e.g. the -shm cannot be made: read it as a frozen file
         immutable = True
         conn = _connect(path, immutable)
-        _check_tables(conn, path)
+        _check_frozen_tables(conn, path)
+    except NotALog:
+        if immutable and _unread_wal(path):  # a live log's copy: all of it still in the -wal
+            raise NotALog(_wal_note(path, everything=True)) from None
+        raise
     schema.ensure_views(conn)
-    notes = []
-    wal = path.with_name(path.name + "-wal")
-    if immutable and wal.exists() and wal.stat().st_size > 0:
-        notes.append(f"{path} is on read-only media and its {wal.name} cannot be read there: "
-                     "the latest events may be missing; copy both files to a writable folder")
+    notes = [_wal_note(path, everything=False)] if immutable and _unread_wal(path) else []
     return LogFile(path, conn, immutable, notes)
+
+
+def _check_frozen_tables(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        _check_tables(conn, path)
+    except NotALog:
+        if _unread_wal(path):
+            raise NotALog(_wal_note(path, everything=True)) from None
+        raise
+
+
+def _unread_wal(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    return wal.exists() and wal.stat().st_size > 0
+
+
+def _wal_note(path: Path, everything: bool) -> str:
+    """The -wal note: what a log read as a frozen file misses, and what to do."""
+    wal = path.with_name(path.name + "-wal").name
+    missing = ("everything it holds is still in its " + wal + " (a copy of a log a runner was "
+               "writing), which cannot be read there" if everything else
+               f"its {wal} cannot be read there: the latest events may be missing")
+    return f"{path} is on read-only media and {missing}; copy both files to a writable folder"
 
 
 def _connect(path: Path, immutable: bool) -> sqlite3.Connection:

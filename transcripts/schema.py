@@ -1,10 +1,10 @@
 """The log's tables, indexes and views (one schema, in one place).
 
 The writer creates all of it in the file, and adds to an older file the columns it lacks
-(`migrate`). Readers open logs read-only (perhaps written by an older runner, perhaps on
-read-only media), so `ensure_views` adds any view the file lacks as a TEMP view of the
-reader's own connection: the tools can always rely on every view below, and on
-`session_gaps` (each session's gap counts, 0 for a file older than them, and `clean`).
+(`migrate`). Readers must never change a log: they open it read-only (perhaps written by an
+older runner, perhaps on read-only media), so `ensure_views` adds any view the file lacks as
+a TEMP view of the reader's own connection: the tools can always rely on every view below,
+and on `session_gaps` (each session's gap counts, 0 for a file older than them, and `clean`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     host TEXT,
     pid INTEGER,
     started_wall REAL NOT NULL,
-    ended_wall REAL
+    ended_wall REAL,
+    fingerprint TEXT  -- of the transcript exported at exit (older logs lack the column)
 );
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
