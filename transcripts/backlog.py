@@ -5,7 +5,8 @@ log cannot be written (a full disk) rows wait here; past `max_bytes` or `max_eve
 are shed, cheapest first, down to half the bound: output bodies become a marker with their
 size, then whole output and log rows go, and only then lifecycle rows (inputs, transitions,
 observations, rejections). Whatever is shed leaves one `LogGap` row in its place saying how
-many events and bytes went, from when to when. Nothing here touches SQLite or the clocks.
+many events and bytes went, from when to when. It must never touch SQLite or read a clock
+(the writer passes the times in).
 """
 
 from __future__ import annotations
