@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.conftest import RunnerProcess
 from tests.lang_support import (
+    asked_once_then_finished,
     interrupt_ends_everything,
     module_folder,
     need,
@@ -29,6 +31,11 @@ ECHO = ('#include <stdio.h>\nint main(void) { char line[256];\n'
         '  for (int i = 0; i < 2; i++) { printf("line %d? ", i);\n'
         '    if (!fgets(line, sizeof line, stdin)) return 9; printf("got %s", line); }\n'
         '  return 0; }\n')
+ONCE = ('#include <stdio.h>\nint main(void) { char name[64]; printf("Name? "); fflush(stdout);\n'
+        '  if (!fgets(name, sizeof name, stdin)) return 9; printf("hello %s", name); return 3; }\n')
+GETPASS = ('#include <stdio.h>\n#include <string.h>\n#include <unistd.h>\n'
+           'int main(void) { char *p = getpass("Answer: ");\n'
+           '  printf("length %zu\\n", strlen(p)); return 0; }\n')
 SUFFIX = {"c": "c", "cpp": "cpp"}
 COMPILER = {"c": "gcc", "cpp": "g++"}
 
@@ -114,6 +121,39 @@ def test_input_echo(lang_runner: tuple[str, RunnerProcess], mode: str) -> None:
     result = client.collect("finished", inputs=["beta"])
     assert result.exit_code == 0
     assert "got alpha\nline 1? got beta\n" in result.stdout
+
+
+@pytest.mark.parametrize("mode", ["batch", "query"])
+def test_a_program_that_stops_reading_ends_as_in_a_terminal(
+        lang_runner: tuple[str, RunnerProcess], mode: str) -> None:
+    lang, runner = lang_runner
+    write(runner.work_dir, {main_file(lang): ONCE})
+    client = runner.client()
+    if mode == "batch":
+        assert client.batch(build="*").build_exit == 0
+        client.send("exec", "*")
+    else:
+        client.send("code", ONCE)
+    stdout, exit_code = asked_once_then_finished(client, "Name? ", "Ada")
+    assert (exit_code, stdout) == (3, "Name? hello Ada\n")
+
+
+def test_getpass_turns_echo_off_so_the_answer_is_a_secret(
+        lang_runner: tuple[str, RunnerProcess]) -> None:
+    """glibc's getpass() without /dev/tty turns off the echo of stdin: the answer is a secret
+    whatever the prompt says (the agent is told `is_password`)."""
+    lang, runner = lang_runner
+    write(runner.work_dir, {main_file(lang): GETPASS})
+    client = runner.client()
+    assert client.batch(build="*").build_exit == 0
+    client.send("exec", "*")
+    assert json.loads(client.wait_for("waiting-input", timeout=120)) == {"is_password": True}
+    client.send("input", "staple")
+    assert client.collect("finished").stdout == "length 6\n"
+    client.send("code", GETPASS)
+    assert json.loads(client.wait_for("waiting-input", timeout=120)) == {"is_password": True}
+    client.send("input", "correct horse battery")
+    assert client.collect("finished").stdout == "length 21\n"
 
 
 def test_c_is_compiled_as_c_even_with_g_plus_plus_as_runtime(module_folder: Path) -> None:
