@@ -40,6 +40,7 @@ class Config:
     own_state_dir: bool  # a private temporary folder, removed at exit
     terminal_in_port: int = 2002  # git runtime: SUB socket for keystrokes (PROTOCOL §8)
     terminal_out_port: int = 2003  # git runtime: PUB socket for screen output
+    bind_host: str = "*"  # where the sockets listen: every interface, or e.g. 127.0.0.1
     warnings: tuple[str, ...] = ()  # settings that could not be read (their defaults apply)
 
 
@@ -78,6 +79,9 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--terminal-out-port", type=int,
                    default=_env_port("KRUNNER_TERMINAL_OUT_PORT", 2003),
                    help="git runtime: PUB port for screen output (default 2003; 0: any free port)")
+    p.add_argument("--bind-host", default=os.environ.get("KRUNNER_BIND_HOST") or "*",
+                   help="the interface the sockets listen on (default *: every one; "
+                        "127.0.0.1 for a runner only this host may talk to)")
     p.add_argument("--record-output-limit", type=int,
                    default=int(os.environ.get("KRUNNER_RECORD_OUTPUT_LIMIT", 8 << 20)),
                    help="bytes of output recorded in the log per run (default 8 MiB)")
@@ -99,6 +103,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         own_state_dir=not chosen,
         terminal_in_port=a.terminal_in_port,
         terminal_out_port=a.terminal_out_port,
+        bind_host=a.bind_host,
         warnings=tuple(warnings),
     )
 

@@ -160,10 +160,10 @@ class Runner:
     def _bind(self) -> None:
         self.zctx = zmq.asyncio.Context()
         self.in_sock = self.zctx.socket(zmq.PULL)
-        input_port = _bind(self.in_sock, self.config.input_port)
+        input_port = _bind(self.in_sock, self.config.input_port, self.config.bind_host)
         out_sock = zmq.Context.instance().socket(zmq.PUSH)
         out_sock.setsockopt(zmq.SNDHWM, SEND_HWM)
-        output_port = _bind(out_sock, self.config.output_port)
+        output_port = _bind(out_sock, self.config.output_port, self.config.bind_host)
         self.outbox = Outbox(out_sock, self.log.append)
         self.emit(stamped(KERNEL, OBSERVATION, v.SOCKETS_BOUND,
                           {"input": input_port, "output": output_port}))
@@ -254,9 +254,10 @@ class Runner:
             shutil.rmtree(self.paths.state_dir, ignore_errors=True)
 
 
-def _bind(sock: zmq.Socket, port: int) -> int:
-    """Bind on every interface; port 0 picks a free one. Prints the line the original prints."""
-    sock.bind(f"tcp://*:{port}" if port else "tcp://*:*")
+def _bind(sock: zmq.Socket, port: int, host: str = "*") -> int:
+    """Bind on `host` (`*`: every interface); port 0 picks a free one. Prints the line the
+    original prints."""
+    sock.bind(f"tcp://{host}:{port or '*'}")
     bound = int(sock.getsockopt(zmq.LAST_ENDPOINT).decode().rsplit(":", 1)[1])
-    print(f"binding to tcp://*:{bound}", flush=True)
+    print(f"binding to tcp://{host}:{bound}", flush=True)
     return bound

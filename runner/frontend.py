@@ -112,7 +112,7 @@ class FrontEnd:
         _guarded(self._ctx.emit, stamped(FRONTEND, OBSERVATION, FRONTEND_FAILED, {
             "op": op, "error": f"{type(error).__name__}: {str(error)[:500]}",
             "frame_sizes": [len(frame) for frame in raw], "replied": owed is not None}))
-        # the event log's gap marker, where the log has one
+        # the session is marked as having a gap (the log's own; `Context` does not carry it)
         record_gap = getattr(getattr(self._ctx, "log", None), "record_gap", None)
         if callable(record_gap):
             _guarded(record_gap, reason)

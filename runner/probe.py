@@ -33,9 +33,11 @@ class ProbeResult:
 
 
 class Prober:
-    """Probes one model's health endpoint; `aclose()` when the model stops."""
+    """Probes one model's health endpoint; `aclose()` when the model stops. `transport` is
+    the seam recorded exchanges answer through (tests); by default krunner's own."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+                 ) -> None:
         import httpx  # imported here: it costs a runner without model services 0.13 s
 
         from runner.probe_transport import ProbeTransport
@@ -44,7 +46,7 @@ class Prober:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), follow_redirects=True, max_redirects=MAX_REDIRECTS,
             trust_env=False,  # a proxy from the environment must never sit before localhost
-            headers={"User-Agent": "krunner-probe"}, transport=ProbeTransport())
+            headers={"User-Agent": "krunner-probe"}, transport=transport or ProbeTransport())
 
     async def probe(self, url: str, expected: int) -> ProbeResult:
         """GET `url` once; ok when the final status (after redirects) is `expected`."""

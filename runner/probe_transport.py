@@ -2,11 +2,12 @@
 
 httpx's default transport (httpcore over anyio) costs about 2 ms of CPU per request, which
 at 100 ms periods and many models takes a third of a core from the event loop; this one costs
-a few tenths. httpx keeps doing what it does well above it (redirects, the response object,
-and pytest-recording's cassettes, which hook the client, not the transport). One connection
-per probe, `Connection: close`; the body is streamed, so a slow one is told apart from no
-answer, and at most `MAX_BODY` bytes of it are read (also of the redirects httpx reads
-whole): the rest is never read, the connection is closed. A malformed answer is an
+a few tenths. httpx keeps doing what it does well above it (redirects, the response object).
+vcrpy's cassettes hook httpx's own transports, never this one: tests replay through the
+`Prober`'s `transport` seam (tests/probe_cassette.py). One connection per probe,
+`Connection: close`; the body is streamed, so a slow one is told apart from no answer, and
+at most `MAX_BODY` bytes of it are read (also of the redirects httpx reads whole): the rest
+is never read, the connection is closed. A malformed answer is an
 `httpx.RemoteProtocolError`, never another exception.
 """
 

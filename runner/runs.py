@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import signal
 from dataclasses import dataclass, field
 
 from machines import vocabulary as v
 from machines.base import Transitioned
+from runner import tasklog
 from runner.context import Context
 from runner.drivers import Driver, Step
 from runner.effects import enter
@@ -191,8 +193,9 @@ class Runs:
         run.proc = await GroupProcess.start(step.command, cwd=self._ctx.paths.work_dir, env=env)
         self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_STARTED,
                                {"pid": run.proc.pid, "command": step.command}))
-        code = await run.proc.pump(lambda t, p: self._output(run, t, p), self._ctx.throttle,
-                                   ask=self.ask)
+        with tasklog.copying(lambda t, p: self._output(run, t, p), self._ctx.paths.work_dir,
+                             os.environ.get("BACKENDAI_KERNEL_ID")) as sink:
+            code = await run.proc.pump(sink, self._ctx.throttle, ask=self.ask)
         self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_EXITED,
                                {"pid": run.proc.pid, "exit_code": code}))
         return code

@@ -67,6 +67,7 @@ def test_a_bug_in_one_frame_costs_that_frame_loudly_and_never_the_front_end(
                                     "json_extract(data, '$.replied') FROM events "
                                     "WHERE name = 'FrontEndFailed' ORDER BY seq")
     assert failures == [("complete", 1), ("complete", 0), ("event", 0)]
+    assert log_rows(r.log_path, "SELECT gaps FROM sessions") == [(3,)]  # never read as clean
     assert r.stderr_text().count("FRONT END ERROR") == 3
 
 

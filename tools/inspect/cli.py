@@ -63,6 +63,8 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--model", default=None, help="one model service (default: all)")
     h.add_argument("--probes", default="20",
                    help="how many of the last probes to list, or 'all' (default 20)")
+    h.add_argument("--transitions", default="20",
+                   help="how many of the last transitions to list, or 'all' (default 20)")
     h.add_argument("--picture", action="append", default=[], metavar="FILE",
                    help="also draw the history to FILE (.svg or .png; repeatable)")
     return p
@@ -132,8 +134,8 @@ def _events(logs: list[LogFile], args: argparse.Namespace) -> int:
 
 def _health(logs: list[LogFile], args: argparse.Namespace) -> int:
     refs = logset.choose_sessions(logs, args.session)
-    last = None if args.probes == "all" else int(args.probes)
-    found = health.summaries(refs, args.model, last)
+    found = health.summaries(refs, args.model, _count_arg(args.probes, "--probes"),
+                             _count_arg(args.transitions, "--transitions"))
     for path in args.picture:
         picture.save(found, refs, Path(path), args.utc)
         print(f"picture of {len(found)} model(s) written to {path}", file=sys.stderr)
@@ -147,6 +149,15 @@ def _health(logs: list[LogFile], args: argparse.Namespace) -> int:
     else:
         _emit([health_text.as_json(s, args.utc) for s in found], args, times=False)
     return 0
+
+
+def _count_arg(value: str, flag: str) -> int | None:
+    """A count flag: a number of rows, or 'all' (None)."""
+    if value == "all":
+        return None
+    if not value.isdigit():
+        raise ValueError(f"{flag} takes a number or 'all', not {value!r}")
+    return int(value)
 
 
 def _chosen(logs: list[LogFile], args: argparse.Namespace) -> list[logset.SessionRef]:
