@@ -135,6 +135,8 @@ class Runner:
                         log_place=self.log_place)
         if self.state_dir_problem:
             log.warning("state folder: %s", self.state_dir_problem)
+        for warning in self.config.warnings:  # settings that fell back to their defaults
+            log.warning("%s", warning)
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STARTED,
                           {"lang": self.config.lang, "runtime": self.runtime_path,
                            "work_dir": str(self.paths.work_dir),
@@ -147,7 +149,8 @@ class Runner:
         self.runs = Runs(self, self.driver, self._batch_env(), self.config.record_output_limit)
         self.services = Services(self)
         self.frontend = FrontEnd(self, self.in_sock, self.runs, self.services,
-                                 self.driver.complete, self.started_at)
+                                 self.driver.complete, self.started_at,
+                                 self.services.reserved_ports(self.own_ports))
         self.spawn(self.frontend.serve(), owner="frontend")
         self.spawn(self._start_up(), owner="startup")
         await self.stop_requested.wait()
@@ -164,6 +167,7 @@ class Runner:
         self.outbox = Outbox(out_sock, self.log.append)
         self.emit(stamped(KERNEL, OBSERVATION, v.SOCKETS_BOUND,
                           {"input": input_port, "output": output_port}))
+        self.own_ports = {input_port, output_port}
 
     def _prepare_env(self) -> None:
         extra, problem = cfg.read_environ_file(self.paths.config_dir)
