@@ -138,6 +138,8 @@ class Runner:
                         log_place=self.log_place)
         if self.state_dir_problem:
             log.warning("state folder: %s", self.state_dir_problem)
+        for warning in self.config.warnings:  # settings that fell back to their defaults
+            log.warning("%s", warning)
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STARTED,
                           {"lang": self.config.lang, "runtime": self.runtime_path,
                            "work_dir": str(self.paths.work_dir),
@@ -151,7 +153,8 @@ class Runner:
         self.runs = Runs(self, self.driver, self._batch_env(), self.config.record_output_limit)
         self.services = Services(self)
         self.frontend = FrontEnd(self, self.in_sock, self.runs, self.services,
-                                 self.driver.complete, self.started_at)
+                                 self.driver.complete, self.started_at,
+                                 self.services.reserved_ports(self.own_ports))
         self.spawn(self.frontend.serve(), owner="frontend")
         self.spawn(self._start_up(), owner="startup")
         await self.stop_requested.wait()
@@ -169,13 +172,14 @@ class Runner:
     def _bind(self) -> None:
         self.zctx = zmq.asyncio.Context()
         self.in_sock = self.zctx.socket(zmq.PULL)
-        input_port = _bind(self.in_sock, self.config.input_port)
+        input_port = _bind(self.in_sock, self.config.input_port, self.config.bind_host)
         out_sock = zmq.Context.instance().socket(zmq.PUSH)
         out_sock.setsockopt(zmq.SNDHWM, SEND_HWM)
-        output_port = _bind(out_sock, self.config.output_port)
+        output_port = _bind(out_sock, self.config.output_port, self.config.bind_host)
         self.outbox = Outbox(out_sock, self.log.append)
         self.emit(stamped(KERNEL, OBSERVATION, v.SOCKETS_BOUND,
                           {"input": input_port, "output": output_port}))
+        self.own_ports = {input_port, output_port}
 
     def _prepare_env(self) -> None:
         extra, problem = cfg.read_environ_file(self.paths.config_dir)
@@ -262,15 +266,17 @@ class Runner:
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STOPPED,
                           {"overrun": deadline.overrun} if deadline.overrun else {}))
         self.log.close(timeout=max(deadline.left(0.3), 0.2))
-        deadline.in_thread("transcript export",
-                           lambda: durable_log.export_at_exit(self.log_place, self.log.session))
+        deadline.in_thread("transcript export", lambda: durable_log.export_at_exit(
+            self.log_place, self.log.session, deadline=deadline.ends - 0.3))
         self.zctx.destroy(linger=0)
         if self.own_state_dir:
             shutil.rmtree(self.paths.state_dir, ignore_errors=True)
 
-def _bind(sock: zmq.Socket, port: int) -> int:
-    """Bind on every interface; port 0 picks a free one. Prints the line the original prints."""
-    sock.bind(f"tcp://*:{port}" if port else "tcp://*:*")
+
+def _bind(sock: zmq.Socket, port: int, host: str = "*") -> int:
+    """Bind on `host` (`*`: every interface); port 0 picks a free one. Prints the line the
+    original prints."""
+    sock.bind(f"tcp://{host}:{port or '*'}")
     bound = int(sock.getsockopt(zmq.LAST_ENDPOINT).decode().rsplit(":", 1)[1])
-    print(f"binding to tcp://*:{bound}", flush=True)
+    print(f"binding to tcp://{host}:{bound}", flush=True)
     return bound

@@ -4,7 +4,8 @@ As the original computes it (PROTOCOL §8): each commit's branch is the branch t
 `git log --branches --source` first reaches it; commits come from `git log --all`, oldest
 first in topological order. Unlike the original this never changes the runner's working
 folder, keys branches by full hash (abbreviations may be longer than 7), keeps messages that
-contain `||`, and gives a root commit no parents instead of one empty id.
+contain `||`, gives a root commit no parents instead of one empty id, and answers a path it
+cannot use (too long, a NUL, not a folder) with the reason and an exit code, never a crash.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any
 MEDIA_TYPE = "application/vnd.sorna.gitgraph"
 FIELD = "\x1f"
 RECORD = "\x1e"
+PATH_MAX, NAME_MAX = 4096, 255  # Linux: bytes of a whole path (with its NUL), of one name
+SHOWN = 60  # characters of a bad path repeated in the message
+BAD_PATH = 2  # exit code of a path that cannot name a folder at all (as bad usage)
 
 
 class GitFailed(RuntimeError):
@@ -27,6 +31,32 @@ class GitFailed(RuntimeError):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def repository_folder(base: Path, given: str) -> Path:
+    """The folder `given` names (relative to `base`, `~` expanded), or GitFailed saying why."""
+    if "\0" in given:
+        raise GitFailed("the path contains a NUL character", BAD_PATH)
+    path = base / os.path.expanduser(given)
+    size = len(os.fsencode(path))
+    if size >= PATH_MAX:
+        raise GitFailed(f"the path is too long: {size} bytes, at most {PATH_MAX - 1} "
+                        f"({shown(str(path))})", BAD_PATH)
+    for name in path.parts:
+        if len(os.fsencode(name)) > NAME_MAX:
+            raise GitFailed(f"a name in the path is too long: {len(os.fsencode(name))} bytes, "
+                            f"at most {NAME_MAX} ({shown(name)})", BAD_PATH)
+    try:
+        if path.is_dir():
+            return path
+    except OSError as e:
+        raise GitFailed(f"cannot open {shown(str(path))}: {e.strerror}", 1) from e
+    raise GitFailed(f"no such folder: {shown(str(path))}", 1)
+
+
+def shown(text: str) -> str:
+    """`text` short enough to repeat in a message."""
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text)} characters)"
 
 
 class GitRunner:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import os
 import signal
 from dataclasses import dataclass, field
 
 from machines import vocabulary as v
 from machines.base import Transitioned
+from runner import tasklog
 from runner.context import Context
 from runner.drivers import Driver, Step
 from runner.effects import enter
@@ -23,6 +25,7 @@ from runner.effects import run as run_effects
 from runner.kernel_errors import KernelDied
 from runner.languages.toolchain import ToolchainMissing
 from runner.process import GroupProcess
+from runner.secret_prompt import is_secret_prompt
 from transcripts.events import KERNEL, OBSERVATION, run_source, stamped
 
 INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
@@ -234,7 +237,7 @@ class Runs:
     async def _ask_with_prompt(self, prompt: str, is_password: bool) -> str:
         if prompt:
             self._output(self.current, "stdout", prompt.encode())
-        return await self.ask(is_password) or ""
+        return await self.ask(is_password or is_secret_prompt(prompt)) or ""
 
     async def _batch(self, run: Job, step: Step) -> int:
         if step.message:
@@ -246,8 +249,9 @@ class Runs:
                                             owner=run.source)
         self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_STARTED,
                                {"pid": run.proc.pid, "command": step.command}))
-        code = await run.proc.pump(lambda t, p: self._output(run, t, p), self._ctx.throttle,
-                                   ask=self.ask)
+        with tasklog.copying(lambda t, p: self._output(run, t, p), self._ctx.paths.work_dir,
+                             os.environ.get("BACKENDAI_KERNEL_ID")) as sink:
+            code = await run.proc.pump(sink, self._ctx.throttle, ask=self.ask)
         self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_EXITED,
                                {"pid": run.proc.pid, "exit_code": code}))
         return code

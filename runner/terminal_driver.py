@@ -3,7 +3,8 @@
 `%ping`, `%resize ROWS COLS` and `%show graph PATH` answer as the original did (PROTOCOL §8),
 but through the run queue, so each query gets exactly one `finished` (the original sent a
 second, `{}`, that finished the agent's next run), and a bad command is an error message
-with exit code 2 instead of argparse ending the runner.
+with exit code 2 instead of argparse ending the runner. Commands are split as a shell would
+(quotes, backslashes, comments); a path with spaces may also be given unquoted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from runner.drivers import Driver, Step
-from runner.gitgraph import MEDIA_TYPE, GitFailed, GitRunner, commit_graph
+from runner.gitgraph import MEDIA_TYPE, GitFailed, GitRunner, commit_graph, repository_folder
 from runner.kernel_errors import InputSource, OutputSink
 from runner.terminal import Emit, Terminal
 
@@ -27,6 +28,7 @@ NOT_A_COMMAND = "Invalid command.\n"  # the original's answer to anything withou
 class TerminalConfig(Protocol):
     terminal_in_port: int
     terminal_out_port: int
+    bind_host: str
 
 
 class RunnerHost(Protocol):
@@ -49,12 +51,14 @@ class TerminalDriver(Driver):
     def __init__(self, runtime_path: str | None, work_dir: Path) -> None:
         super().__init__(None, work_dir)  # as in the original, the runtime path plays no part
         self._ports = (2002, 2003)
+        self._host = "*"
         self._emit: Emit = lambda event: None
         self.terminal: Terminal | None = None
         self._git: GitRunner | None = None
 
     def attach(self, runner: RunnerHost) -> None:
         self._ports = (runner.config.terminal_in_port, runner.config.terminal_out_port)
+        self._host = runner.config.bind_host
         self._emit = runner.emit
 
     def heuristic(self, op: str) -> Step:
@@ -75,7 +79,7 @@ class TerminalDriver(Driver):
                     throttle: Callable[[], Awaitable[None]]) -> None:
         self._git = GitRunner(env)
         self.terminal = Terminal(self.shell_argv(env), env=env, cwd=self.work_dir,
-                                 emit=self._emit, ports=self._ports)
+                                 emit=self._emit, ports=self._ports, host=self._host)
         await self.terminal.start()
 
     async def query(self, code: str, on_output: OutputSink, on_input: InputSource) -> int:
@@ -92,6 +96,9 @@ class TerminalDriver(Driver):
         except GitFailed as e:
             on_output("stderr", f"{e}\n".encode())
             return e.exit_code
+        except OSError as e:  # e.g. git could not be started: the query says so and ends
+            on_output("stderr", f"%{text[1:40]}: {e.strerror or e}\n".encode())
+            return 1
 
     async def _command(self, words: list[str], on_output: OutputSink) -> int:
         match words:
@@ -101,7 +108,7 @@ class TerminalDriver(Driver):
                 got = self._resize(rows, cols)
                 on_output("stdout", f"OK; terminal resized to {got[0]} lines and {got[1]} "
                                     "columns".encode())
-            case ["show", "graph", *where] if len(where) <= 1:
+            case ["show", "graph", *where]:
                 graph = await commit_graph(self._git_runner(), self._repo(where))
                 media = {"type": MEDIA_TYPE, "data": graph}
                 on_output("media", json.dumps(media).encode())
@@ -118,13 +125,17 @@ class TerminalDriver(Driver):
         return self.terminal.resize(int(rows), int(cols))
 
     def _repo(self, where: list[str]) -> Path:
-        """PATH as the user means it: relative to the shell's current folder."""
+        """PATH as the user means it: relative to the shell's current folder. Several words
+        are one unquoted path with spaces, if such a folder exists."""
         shell = self.terminal.shell if self.terminal is not None else None
         base = (shell.cwd() if shell is not None else None) or self.work_dir
-        path = base / (where[0] if where else ".")
-        if not path.is_dir():
-            raise GitFailed(f"no such folder: {path}", 1)
-        return path
+        if len(where) <= 1:
+            return repository_folder(base, where[0] if where else ".")
+        try:
+            return repository_folder(base, " ".join(where))
+        except GitFailed as e:
+            raise UsageError(f"%show graph takes one PATH ({e}); quote a path with spaces: "
+                             f"%show graph \"my repo\"") from e
 
     def _git_runner(self) -> GitRunner:
         if self._git is None:

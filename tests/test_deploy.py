@@ -167,3 +167,51 @@ def test_an_unusable_durable_folder_falls_back_to_the_local_log_and_says_why(
     assert f"{work / '.logs' / 'krunner'} (the {work / '.logs'} folder) is unusable" in \
         runner.stderr_text()
     assert "DEGRADED" not in runner.stderr_text()
+
+
+# --- the task log the manager serves (PROTOCOL §1.4, §5.1) -----------------------------------
+
+def task_log_of(work: Path, kernel_id: str) -> Path:
+    h = uuid.UUID(kernel_id).hex
+    return work / ".logs" / "task" / h[0:2] / h[2:4] / f"{h[4:]}.log"
+
+
+def test_batch_output_of_both_streams_is_appended_to_the_task_log_the_manager_serves(
+        tmp_path: Path) -> None:
+    kernel_id = str(uuid.uuid4())
+    runner = start_runner(tmp_path, "python", env={"BACKENDAI_KERNEL_ID": kernel_id})
+    path = task_log_of(runner.work_dir, kernel_id)  # its .logs folder made while it runs
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"from an earlier session\n")
+    try:
+        client = runner.client()
+        first = client.batch(build="echo built; echo build-warning >&2",
+                             exec="echo out-1; echo err-1 >&2; exit 4")
+        assert (first.build_exit, first.exec_exit) == (0, 4)
+        big = client.batch(exec="python3 -c \"import sys; sys.stdout.write('x' * 300000)\"")
+        assert big.exec_exit == 0 and len(big.stdout) == 300000
+        assert client.query("print('query output is not a task')").exit_code == 0
+    finally:
+        assert stop_like_the_agent(runner) == 0
+    text = path.read_text()
+    assert text.startswith("from an earlier session\n")  # appended, never truncated
+    lines = text.splitlines()
+    for line in ("built", "build-warning", "out-1", "err-1"):
+        assert line in lines
+    assert lines.index("built") < lines.index("out-1")  # steps in order
+    assert text.count("x") == 300000 and "query output" not in text
+
+
+def test_without_a_logs_folder_or_with_a_bad_kernel_id_there_is_no_task_log(
+        tmp_path: Path) -> None:
+    plain = start_runner(tmp_path, "python", env={"BACKENDAI_KERNEL_ID": str(uuid.uuid4())})
+    odd = start_runner(tmp_path, "python", env={"BACKENDAI_KERNEL_ID": "not-a-uuid"})
+    (odd.work_dir / ".logs").mkdir()
+    try:
+        for runner in (plain, odd):
+            assert runner.client().batch(exec="echo hi").stdout == "hi\n"
+    finally:
+        assert stop_like_the_agent(plain) == 0 and stop_like_the_agent(odd) == 0
+    assert not (plain.work_dir / ".logs").exists()
+    assert not (odd.work_dir / ".logs" / "task").exists()
+    assert "no task log: BACKENDAI_KERNEL_ID 'not-a-uuid' is not a UUID" in odd.stderr_text()

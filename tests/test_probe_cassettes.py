@@ -1,13 +1,16 @@
-"""Probe classification, from recorded exchanges (pytest-recording) and live failures.
+"""Probe classification, from recorded exchanges (pytest-recording) and from a live server.
 
-The HTTP answers (ok, wrong status, redirect, redirect loop) are replayed from cassettes in
-`tests/cassettes/test_probe_cassettes/`, recorded against the real test server
-(`tests/health_server.py`). Re-record them with
+The HTTP answers (ok, wrong status, an expected non-2xx status, a redirect, a redirect loop)
+are replayed from cassettes in `tests/cassettes/test_probe_cassettes/`, recorded once over
+krunner's own probe transport against the real test server (`tests/health_server.py`): the
+`Prober` runs over `CassetteTransport` (tests/probe_cassette.py), which vcrpy answers for. A
+replay starts no server and opens no socket, and each replayed test checks that it did not.
+Re-record them (the server is started for it) with
 
     .venv/bin/python -m pytest tests/test_probe_cassettes.py --record-mode=rewrite
 
-A cassette stores answers, not transport failures, so refused, reset, timed out and a body
-too slow are classified against the live server below.
+The same answers are also classified against the live server, and a cassette stores answers,
+not transport failures, so refused, reset, timed out and a body too slow are live only.
 """
 
 from __future__ import annotations
@@ -18,11 +21,22 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from runner.probe import MAX_REDIRECTS, Prober, ProbeResult
 from tests.conftest import free_port
+from tests.probe_cassette import CassetteTransport, connects
 from tests.service_helpers import HEALTH_SERVER, ROOT
+
+# name -> (path, expected status, (ok, status, reason, redirects))
+ANSWERS: dict[str, tuple[str, int, tuple[bool, int | None, str | None, int]]] = {
+    "ok": ("/ok", 200, (True, 200, None, 0)),
+    "wrong_status": ("/status/503", 200, (False, 503, "status 503, expected 200", 0)),
+    "expected_404": ("/status/404", 404, (True, 404, None, 0)),  # the original never could
+    "redirect": ("/redirect", 200, (True, 200, None, 1)),
+    "redirect_loop": ("/loop", 200, (False, None, f"more than {MAX_REDIRECTS} redirects", 0)),
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +45,13 @@ def vcr_config() -> dict[str, object]:
     return {"match_on": ["method", "path"], "decode_compressed_response": True}
 
 
+def recording(config: pytest.Config) -> bool:
+    return (config.getoption("--record-mode") or "none") != "none"
+
+
 @pytest.fixture
-def server_port(request: pytest.FixtureRequest) -> Iterator[int]:
-    """The real test server while recording (or live); a port nobody needs when replaying."""
-    recording = request.config.getoption("--record-mode", "none") != "none"
-    live = request.node.get_closest_marker("vcr") is None
-    if not (recording or live):
-        yield 9  # replayed from the cassette: never connected
-        return
+def live_port() -> Iterator[int]:
+    """The real test server's port."""
     port = free_port()
     proc = subprocess.Popen([*HEALTH_SERVER, str(port)], cwd=ROOT)
     try:
@@ -47,6 +60,15 @@ def server_port(request: pytest.FixtureRequest) -> Iterator[int]:
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture
+def cassette_port(request: pytest.FixtureRequest) -> Iterator[int]:
+    """The real test server while recording; while replaying, a port where nothing listens."""
+    if recording(request.config):
+        yield request.getfixturevalue("live_port")
+    else:
+        yield free_port()  # a probe that reached it would be refused
 
 
 def _wait_open(port: int, within: float = 15.0) -> None:
@@ -59,9 +81,10 @@ def _wait_open(port: int, within: float = 15.0) -> None:
     raise AssertionError(f"the test server did not open port {port}")
 
 
-def probe(port: int, path: str, expected: int = 200, timeout: float = 1.0) -> ProbeResult:
+def probe(port: int, path: str, expected: int = 200, timeout: float = 1.0,
+          transport: httpx.AsyncBaseTransport | None = None) -> ProbeResult:
     async def once() -> ProbeResult:
-        prober = Prober(timeout)
+        prober = Prober(timeout, transport)
         try:
             return await prober.probe(f"http://127.0.0.1:{port}{path}", expected)
         finally:
@@ -69,33 +92,30 @@ def probe(port: int, path: str, expected: int = 200, timeout: float = 1.0) -> Pr
     return asyncio.run(once())
 
 
-@pytest.mark.vcr
-def test_ok(server_port: int) -> None:
-    result = probe(server_port, "/ok")
-    assert (result.ok, result.status, result.reason, result.redirects) == (True, 200, None, 0)
+def outcome(result: ProbeResult) -> tuple[bool, int | None, str | None, int]:
+    return result.ok, result.status, result.reason, result.redirects
 
 
 @pytest.mark.vcr
-def test_wrong_status(server_port: int) -> None:
-    result = probe(server_port, "/status/503")
-    assert (result.ok, result.status, result.reason) == (False, 503, "status 503, expected 200")
+@pytest.mark.parametrize("name", list(ANSWERS))
+def test_a_recorded_answer_is_classified_without_a_socket(name: str, cassette_port: int,
+                                                          request: pytest.FixtureRequest
+                                                          ) -> None:
+    path, expected, classified = ANSWERS[name]
+    with connects() as opened:
+        result = probe(cassette_port, path, expected, transport=CassetteTransport())
+    assert outcome(result) == classified
+    if not recording(request.config):
+        assert opened == [], "a replayed probe opened a connection"
 
 
-@pytest.mark.vcr
-def test_an_expected_non_2xx_status_can_pass(server_port: int) -> None:
-    assert probe(server_port, "/status/404", expected=404).ok  # the original never could
-
-
-@pytest.mark.vcr
-def test_a_redirect_is_followed(server_port: int) -> None:
-    result = probe(server_port, "/redirect")
-    assert (result.ok, result.status, result.redirects) == (True, 200, 1)
-
-
-@pytest.mark.vcr
-def test_a_redirect_loop_fails_with_a_reason(server_port: int) -> None:
-    result = probe(server_port, "/loop")
-    assert (result.ok, result.reason) == (False, f"more than {MAX_REDIRECTS} redirects")
+@pytest.mark.parametrize("name", list(ANSWERS))
+def test_a_live_answer_is_classified_the_same(name: str, live_port: int) -> None:
+    path, expected, classified = ANSWERS[name]
+    with connects() as opened:
+        result = probe(live_port, path, expected)
+    assert outcome(result) == classified
+    assert ("127.0.0.1", live_port) in opened  # the watch sees krunner's own transport connect
 
 
 def test_refused() -> None:
@@ -103,19 +123,19 @@ def test_refused() -> None:
     assert (result.ok, result.status, result.reason) == (False, None, "connection refused")
 
 
-def test_reset(server_port: int) -> None:
-    result = probe(server_port, "/reset")
+def test_reset(live_port: int) -> None:
+    result = probe(live_port, "/reset")
     assert not result.ok and result.reason.startswith("connection reset"), result
 
 
-def test_timeout(server_port: int) -> None:
+def test_timeout(live_port: int) -> None:
     began = time.monotonic()
-    result = probe(server_port, "/hang", timeout=0.5)
+    result = probe(live_port, "/hang", timeout=0.5)
     assert (result.ok, result.status, result.reason) == (False, None, "timed out after 0.5 s")
     assert time.monotonic() - began < 3  # a real deadline
 
 
-def test_a_body_too_slow(server_port: int) -> None:
-    result = probe(server_port, "/slow-body", timeout=0.5)
+def test_a_body_too_slow(live_port: int) -> None:
+    result = probe(live_port, "/slow-body", timeout=0.5)
     assert (result.ok, result.status) == (False, 200)
     assert result.reason == "the body did not arrive within 0.5 s (status 200)"

@@ -242,3 +242,44 @@ def test_ports_move_by_environment_and_shutdown_leaves_no_process(
         assert "Traceback" not in runner.stderr_text()
     finally:
         screen.close()
+
+
+def test_show_graph_takes_a_path_with_spaces_quoted_escaped_or_plain(
+        git_runner: tuple[RunnerProcess, Screen], repo: Path) -> None:
+    runner, _ = git_runner
+    spaced = repo.rename(repo.parent / "my  repo")  # two spaces: only quoting keeps them
+    client = runner.client()
+    for given in ('"my  repo"', "'my  repo'", "my\\ \\ repo", f'"{spaced}"'):
+        result = client.query(f"%show graph {given}")
+        assert result.exit_code == 0, (given, result.stderr)
+        assert len(result.media[0]["data"]) == 4
+    (spaced.parent / "other repo").symlink_to(spaced)
+    assert client.query("%show graph other repo").exit_code == 0
+    wrong = client.query("%show graph no such repo")
+    assert wrong.exit_code == 2
+    assert 'quote a path with spaces' in wrong.stderr and "usage: %ping" in wrong.stderr
+
+
+@pytest.mark.parametrize(("path", "says"), [
+    ("a" * 5000, "the path is too long: "),
+    ("a/" * 2500, "the path is too long: "),
+    ("b" * 300, "a name in the path is too long: 300 bytes, at most 255"),
+    ("x\0y", "the path contains a NUL character"),
+])
+def test_show_graph_of_a_path_that_cannot_be_a_folder_says_why(
+        git_runner: tuple[RunnerProcess, Screen], path: str, says: str) -> None:
+    runner, _ = git_runner
+    result = runner.client().query(f"%show graph {path}")
+    assert result.exit_code in (1, 2), result.stderr
+    assert says in result.stderr
+    assert "[krunner]" not in result.stderr and len(result.stderr) < 300
+    assert runner.client().query("%ping").stdout == "pong!"
+    assert "Traceback" not in runner.stderr_text()
+
+
+def test_show_graph_of_a_file_or_a_missing_folder_exits_1(
+        git_runner: tuple[RunnerProcess, Screen], repo: Path) -> None:
+    runner, _ = git_runner
+    for given, says in (("repo/f1", "no such folder: "), ("missing", "no such folder: ")):
+        result = runner.client().query(f"%show graph {given}")
+        assert (result.exit_code, result.stderr.split("/")[0]) == (1, says), result.stderr

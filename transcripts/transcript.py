@@ -1,12 +1,19 @@
 """Portable transcripts: one session as JSON Lines that cannot be altered unseen.
 
 Line 1 is a header (format, version, the session's row), then one event a line, then a
-closing line with the number of events. Every line ends with `"h"`, a hash chained over the
+closing line with the number of events, and when the session is not whole, `"partial"`: why
+(it never ended, its writer recorded gaps, retention pruned some of it, or the export
+stopped at its deadline). Every line ends with `"h"`, a hash chained over the
 line's own text and the previous line's hash (BLAKE2b, 128 bits), so a changed, reordered,
 renumbered, inserted or removed line, a changed header (its format version too) and a file
 cut at a line boundary are all detected, and the first bad line is named. (A chain detects
 edits; someone who recomputes every hash can forge one, which the fingerprint, the last
-line's hash printed by `export`, shows when compared with the one sent along.)
+line's hash printed by `export`, shows when compared with the one sent along or kept in the
+log's session row; and a closing line signed with the operator's key: see `seal`.) Values no
+runner records (times that are not finite or past the year 9999, missing fields) are refused
+as altered, so no reader downstream meets them.
+
+A line is never used before its hash is checked.
 
 Bytes are text where they are UTF-8 (`{"$utf8": ...}`, so frames can be read as they are)
 and base64 otherwise (`{"$b64": ...}`). Reading streams: one line at a time, any size.
@@ -16,21 +23,29 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from transcripts import fastjson, store
+from transcripts import fastjson, seal, store
+from transcripts.completeness import partial_reasons
 from transcripts.events import Event
-from transcripts.reader import Recorded, Row, encode, events, session_header
+from transcripts.reader import Recorded, Row, count, encode, events, session_header
 
 FORMAT = "krunner-transcript"
 VERSION = 2
 SUFFIX = len(',"h":"') + 32 + len('"}')
+BOM = b"\xef\xbb\xbf"
+MAX_TIME = 253402300799.0  # the last second of the year 9999: the readers can show any time
+DEADLINE_EVERY = 1024  # events written between two looks at the clock
+NOT_ENDED = "the session never ended"
+EVENT_FIELDS = ("seq", "wall", "mono", "source", "kind", "name", "from", "to", "data")
 
 
 class TranscriptAltered(ValueError):
@@ -50,26 +65,62 @@ class _Writer:
         self.out, self.prev = out, b""
 
     def line(self, obj: dict[str, Any]) -> None:
-        body = fastjson.dumpb(obj)[:-1]
+        self._body(fastjson.dumpb(obj)[:-1])
+
+    def close(self, events: int, partial: list[str], key: bytes | None) -> None:
+        """The closing line: the count, why the session is partial, the key's signature."""
+        closing: dict[str, Any] = {"end": True, "events": events}
+        if partial:
+            closing["partial"] = partial
+        body = fastjson.dumpb(closing)[:-1]
+        if key is not None:
+            body += seal.SIG_FIELD + fastjson.dumpb(seal.signature(key, self.prev, body))
+        self._body(body)
+
+    def _body(self, body: bytes) -> None:
         self.prev = _chained(self.prev, body)
         self.out.write(body + b',"h":"' + self.prev + b'"}\n')
 
 
-def export(conn: sqlite3.Connection, session: str, out: Path | str) -> int:
-    """Write one session to `out` (mode 0600; "-": stdout); the number of events written."""
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """What `export` wrote: how many events, the fingerprint, why the session is partial."""
+
+    events: int
+    fingerprint: str
+    partial: list[str] = field(default_factory=list)
+    signed: bool = False
+    complete: bool = True  # False: the export stopped at its deadline (said in `partial`)
+
+
+def export(conn: sqlite3.Connection, session: str, out: Path | str, *,
+           key: bytes | None = None, expired: Callable[[], bool] | None = None) -> Exported:
+    """Write one session to `out` (mode 0600; "-": stdout), signed when given a `key`.
+
+    `expired` is asked every `DEADLINE_EVERY` events whether the caller's deadline has
+    passed (this module never reads a clock); once it has, the export stops writing events
+    and closes the file at once, saying in its closing line how many were left out.
+    """
     header = session_header(conn, session)
+    partial = partial_reasons(conn, session)
     with _open_private(out) as f:
         w = _Writer(f)
         w.line({"format": FORMAT, "version": VERSION, "session": header})
-        count = 0
+        written, cut = 0, False
         for rec in events(conn, session):
+            if expired is not None and written % DEADLINE_EVERY == 0 and expired():
+                cut = True
+                break
             e = rec.event
             w.line({"seq": rec.seq, "wall": e.wall, "mono": e.mono, "source": e.source,
                     "kind": e.kind, "name": e.name, "from": e.from_state, "to": e.to_state,
                     "data": _portable(e.data)})
-            count += 1
-        w.line({"end": True, "events": count})
-    return count
+            written += 1
+        if cut:
+            partial = [*partial, f"the export stopped at its deadline after {written} of "
+                                 f"{count(conn, session)} events"]
+        w.close(written, partial, key)
+    return Exported(written, w.prev.decode(), partial, key is not None, not cut)
 
 
 def fingerprint(path: Path) -> str:
@@ -123,7 +174,8 @@ def _from_portable(value: Any) -> Any:
 
 class TranscriptReader:
     """A transcript read line by line, each line checked before it is used; the header is
-    read (and checked) at once. Iterating raises TranscriptAltered at the first bad line."""
+    read (and checked) at once. Iterating raises TranscriptAltered at the first bad line.
+    Once read to the end: `events`, `fingerprint`, `partial` and `sig` (None: unsigned)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -131,11 +183,22 @@ class TranscriptReader:
             raise FileNotFoundError(f"no transcript at {self.path}")
         self.events = 0
         self.fingerprint = ""
+        self.partial: list[str] = []
+        self.sig: Any = None
+        self._signed = (b"", b"")  # the hash before the closing line, the closing line's text
         with self.path.open("rb") as f:
             first = f.readline()
+        self.header: dict[str, Any] = self._head(first)
+
+    def _head(self, first: bytes) -> dict[str, Any]:
+        if first.startswith(BOM) and _parses(first[len(BOM):]):
+            raise TranscriptAltered(self.path, 1, "starts with a byte order mark, which export "
+                                    "never writes (an editor saved the file)")
         try:
             head = fastjson.loads(first)
         except ValueError:
+            if f'"format":"{FORMAT}"'.encode() in first:
+                raise TranscriptAltered(self.path, 1, "is not valid JSON") from None
             raise ValueError(f"{self.path} is not a krunner transcript") from None
         if not isinstance(head, dict) or head.get("format") != FORMAT:
             raise ValueError(f"{self.path} is not a krunner transcript")
@@ -143,7 +206,10 @@ class TranscriptReader:
             raise TranscriptAltered(self.path, 1, f"has format version {head.get('version')!r}"
                                     f"; this krunner reads version {VERSION} (files of an "
                                     "older version carry no integrity check: export again)")
-        self.header: dict[str, Any] = head
+        why = _implausible_session(head.get("session"))
+        if why:
+            raise TranscriptAltered(self.path, 1, why)
+        return head
 
     def lines(self, kinds: frozenset[str] | None = None) -> Iterator[dict[str, Any]]:
         """The event lines, parsed, each after its hash checked out; with `kinds`, lines of
@@ -153,24 +219,61 @@ class TranscriptReader:
             for number, raw in enumerate(f, 1):
                 if ended:
                     raise TranscriptAltered(self.path, number, "follows the closing line")
-                prev = self._checked(raw, prev, number)
+                before, prev = prev, self._checked(raw, prev, number)
                 kind = _kind(raw) if kinds is not None and number > 1 else None
                 if kind is not None and kind not in kinds:  # type: ignore[operator]
                     continue
-                obj = fastjson.loads(raw)
+                obj = self._parsed(raw, number)
                 if number == 1:
                     continue
                 if "end" in obj:
                     ended = True
-                    if obj.get("events") != number - 2:
-                        raise TranscriptAltered(self.path, number, "counts a different "
-                                                "number of events than the file holds")
+                    self._closing(obj, number, before, raw)
                     continue
+                why = _implausible_event(obj)
+                if why:
+                    raise TranscriptAltered(self.path, number, why)
                 yield obj
         if not ended:
             raise TranscriptAltered(self.path, number + 1, "is missing: the file ends before "
                                     "its closing line (it was cut)")
         self.events, self.fingerprint = number - 2, prev.decode()
+
+    def _parsed(self, raw: bytes, number: int) -> dict[str, Any]:
+        try:
+            obj = fastjson.loads(raw)
+        except (ValueError, RecursionError):
+            raise TranscriptAltered(self.path, number, "is not valid JSON (or nests deeper "
+                                    "than a runner records)") from None
+        if not isinstance(obj, dict):
+            raise TranscriptAltered(self.path, number, "is not a JSON object")
+        return obj
+
+    def _closing(self, obj: dict[str, Any], number: int, before: bytes, raw: bytes) -> None:
+        if obj.get("events") != number - 2:
+            raise TranscriptAltered(self.path, number, "counts a different number of events "
+                                    "than the file holds")
+        partial = obj.get("partial", [])
+        if not isinstance(partial, list) or not all(isinstance(p, str) for p in partial):
+            raise TranscriptAltered(self.path, number, "says why the session is partial in a "
+                                    "form export never writes")
+        self.partial, self.sig = partial, obj.get("sig")
+        self._signed = (before, raw.rstrip(b"\n")[:-SUFFIX])
+
+    def partial_reasons(self) -> list[str]:
+        """Why the file does not hold the whole session (after reading it to the end); a
+        file exported before the closing line said so still shows a session never ended."""
+        reasons = list(self.partial)
+        session = self.header["session"]
+        if session.get("ended_wall") is None and not any(r.startswith(NOT_ENDED)
+                                                          for r in reasons):
+            reasons.insert(0, f"{NOT_ENDED} (it had not ended when it was exported: its runner "
+                              "was still running, or had been killed)")
+        return reasons
+
+    def signature_problem(self, key: bytes) -> str | None:
+        """None when `key` signed this file (after reading it to the end); else why not."""
+        return seal.check(key, self.sig, *self._signed)
 
     def _checked(self, raw: bytes, prev: bytes, number: int) -> bytes:
         line = raw.rstrip(b"\n")
@@ -207,6 +310,45 @@ def _kind(raw: bytes) -> str | None:
     if at < 0:
         return None
     return raw[at + 9:raw.index(b'"', at + 9)].decode()
+
+
+def _parses(text: bytes) -> bool:
+    try:
+        fastjson.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_time(value: Any) -> bool:
+    return (type(value) in (float, int) and math.isfinite(value)
+            and -MAX_TIME <= value <= MAX_TIME)
+
+
+def _implausible_session(session: Any) -> str | None:
+    if not isinstance(session, dict) or not isinstance(session.get("id"), str):
+        return "has no session id (export always writes one)"
+    started, ended = session.get("started_wall"), session.get("ended_wall")
+    if not _is_time(started) or started < 0 or (ended is not None and (
+            not _is_time(ended) or ended < 0)):
+        return (f"holds a session time no runner records (started {started!r}, ended "
+                f"{ended!r}): the file was forged")
+    return None
+
+
+def _implausible_event(d: dict[str, Any]) -> str | None:
+    """Why an event line holds what no runner records (None: it is plausible)."""
+    if len(d) != len(EVENT_FIELDS) + 1 or any(k not in d for k in EVENT_FIELDS):
+        return f"does not hold the fields of an event ({', '.join(EVENT_FIELDS)})"
+    wall, mono = d["wall"], d["mono"]
+    if not (_is_time(wall) and wall >= 0 and _is_time(mono)):
+        return (f"holds a time no runner records (wall {wall!r}, mono {mono!r}): the file "
+                "was forged")
+    if (type(d["seq"]) is not int or not all(type(d[k]) is str for k in ("source", "kind",
+                                                                           "name"))
+            or not all(d[k] is None or type(d[k]) is str for k in ("from", "to"))):
+        return "holds a field of the wrong type (seq, source, kind, name, from or to)"
+    return None
 
 
 def load(path: Path) -> tuple[dict[str, Any], list[Recorded]]:
