@@ -194,3 +194,10 @@ def test_an_export_at_exit_past_its_deadline_is_left_partial_cleanly(
     verified = tool("tools.transcript", "verify", str(written), "--log", str(place.path))
     assert verified.returncode == 3, verified.stderr
     assert "export stopped at its deadline after 0 of 3000 events" in verified.stdout
+    imported = tmp_path / "case.sqlite3"
+    done = tool("tools.transcript", "import", str(written), "--log", str(imported))
+    assert done.returncode == 3 and "PARTIAL" in done.stderr, done.stderr
+    replayed = tool("tools.replay", "offline", "--log", str(imported))  # it stays said
+    assert replayed.returncode == 3, replayed.stdout
+    assert "imported from a partial transcript: the export stopped at its deadline" in \
+        replayed.stdout

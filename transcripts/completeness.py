@@ -21,6 +21,7 @@ from transcripts.events import KERNEL, OBSERVATION
 from transcripts.reader import session_key
 
 GAP_EVENT = "LogGap"
+GAPS_SAID = "its writer recorded"  # how a reason about recorded gaps begins
 
 
 def partial_reasons(conn: sqlite3.Connection, session: str) -> list[str]:
@@ -84,8 +85,8 @@ def _gaps(conn: sqlite3.Connection, key: int, row: dict[str, Any]) -> list[str]:
     what = [f"{lost} events lost"] if lost else []
     what += [f"{size} bytes of data lost"] if size else []
     what += [f"the last because {reason}"] if reason else []
-    return [f"its writer recorded {count} gap(s) in the log" + (f" ({', '.join(what)})"
-                                                                  if what else "")]
+    return [f"{GAPS_SAID} {count} gap(s) in the log" + (f" ({', '.join(what)})"
+                                                         if what else "")]
 
 
 def _json(data: Any) -> dict[str, Any]:
