@@ -28,16 +28,13 @@ from tools import logs as logset
 from tools.inspect.render import quiet_pipe
 from tools.live import replay_live
 from transcripts.reader import Recorded, events
-from transcripts.replay import FED, MOVES, replay_rows, replay_session
+from transcripts.replay import replay_session, replay_transcript
 from transcripts.transcript import TranscriptReader, load
 
 
 def _offline(args: argparse.Namespace) -> dict[str, Any]:
     if args.transcript:  # streamed, each line checked before it is replayed
-        reader = TranscriptReader(Path(args.transcript))
-        report = replay_rows(reader.rows(FED + MOVES, data_of=FED))
-        report.events = reader.events
-        return report.as_dict()
+        return replay_transcript(TranscriptReader(Path(args.transcript))).as_dict()
     ref = _session(args)
     return replay_session(ref.log.conn, ref.id).as_dict()
 
