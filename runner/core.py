@@ -135,6 +135,8 @@ class Runner:
                         log_place=self.log_place)
         if self.state_dir_problem:
             log.warning("state folder: %s", self.state_dir_problem)
+        for warning in self.config.warnings:  # settings that fell back to their defaults
+            log.warning("%s", warning)
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STARTED,
                           {"lang": self.config.lang, "runtime": self.runtime_path,
                            "work_dir": str(self.paths.work_dir),
@@ -147,7 +149,8 @@ class Runner:
         self.runs = Runs(self, self.driver, self._batch_env(), self.config.record_output_limit)
         self.services = Services(self)
         self.frontend = FrontEnd(self, self.in_sock, self.runs, self.services,
-                                 self.driver.complete, self.started_at)
+                                 self.driver.complete, self.started_at,
+                                 self.services.reserved_ports(self.own_ports))
         self.spawn(self.frontend.serve(), owner="frontend")
         self.spawn(self._start_up(), owner="startup")
         await self.stop_requested.wait()
@@ -157,13 +160,14 @@ class Runner:
     def _bind(self) -> None:
         self.zctx = zmq.asyncio.Context()
         self.in_sock = self.zctx.socket(zmq.PULL)
-        input_port = _bind(self.in_sock, self.config.input_port)
+        input_port = _bind(self.in_sock, self.config.input_port, self.config.bind_host)
         out_sock = zmq.Context.instance().socket(zmq.PUSH)
         out_sock.setsockopt(zmq.SNDHWM, SEND_HWM)
-        output_port = _bind(out_sock, self.config.output_port)
+        output_port = _bind(out_sock, self.config.output_port, self.config.bind_host)
         self.outbox = Outbox(out_sock, self.log.append)
         self.emit(stamped(KERNEL, OBSERVATION, v.SOCKETS_BOUND,
                           {"input": input_port, "output": output_port}))
+        self.own_ports = {input_port, output_port}
 
     def _prepare_env(self) -> None:
         extra, problem = cfg.read_environ_file(self.paths.config_dir)
@@ -250,9 +254,10 @@ class Runner:
             shutil.rmtree(self.paths.state_dir, ignore_errors=True)
 
 
-def _bind(sock: zmq.Socket, port: int) -> int:
-    """Bind on every interface; port 0 picks a free one. Prints the line the original prints."""
-    sock.bind(f"tcp://*:{port}" if port else "tcp://*:*")
+def _bind(sock: zmq.Socket, port: int, host: str = "*") -> int:
+    """Bind on `host` (`*`: every interface); port 0 picks a free one. Prints the line the
+    original prints."""
+    sock.bind(f"tcp://{host}:{port or '*'}")
     bound = int(sock.getsockopt(zmq.LAST_ENDPOINT).decode().rsplit(":", 1)[1])
-    print(f"binding to tcp://*:{bound}", flush=True)
+    print(f"binding to tcp://{host}:{bound}", flush=True)
     return bound

@@ -1,7 +1,8 @@
 """A child process group: output pumped as it comes, stdin held open, the whole group signalled.
 
-stdin is a pipe the runner holds: a program that reads it blocks until the agent answers
-(runner/stdin_watch.py notices the read); a program that never reads pays nothing for it.
+stdin is a terminal the runner holds (runner/stdin_tty.py): a program that reads it blocks
+until the agent answers (runner/stdin_watch.py notices the read); a program that never reads
+pays nothing for it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from runner.outpipe import OutputPipe
 from runner.process_group import signal_group
+from runner.stdin_tty import ChildStdin
 from runner.stdin_watch import Ask, watch_stdin
 
 TAIL = 256  # bytes of recent output kept: the prompt a program printed before reading
@@ -27,7 +29,7 @@ INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
 class GroupProcess:
     """One command run through `/bin/sh -c` (or an argv) in a new session and process group."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, stdin_fd: int,
+    def __init__(self, proc: asyncio.subprocess.Process, stdin: ChildStdin,
                  outputs: tuple[OutputPipe, OutputPipe]) -> None:
         self.proc = proc
         self._outputs = outputs
@@ -35,14 +37,12 @@ class GroupProcess:
         self.last_output = time.monotonic()
         self.tail = b""
         self.stopping = False  # interrupted or being stopped: nobody should be asked for input
-        self._stdin: int | None = stdin_fd
-        self.stdin_inode = os.fstat(stdin_fd).st_ino
+        self.stdin = stdin
 
     @classmethod
     async def start(cls, command: str | list[str], *, cwd: Path, env: dict[str, str]
                     ) -> GroupProcess:
-        read_end, write_end = os.pipe()
-        os.set_blocking(write_end, False)
+        stdin, read_end = ChildStdin.create()
         (out, out_end), (err, err_end) = OutputPipe.create(), OutputPipe.create()
         common = dict(stdin=read_end, stdout=out_end, stderr=err_end, cwd=cwd, env=env,
                       start_new_session=True)
@@ -53,15 +53,16 @@ class GroupProcess:
                 proc = await asyncio.create_subprocess_exec(*command, **common)
             await out.open()
             await err.open()
+            stdin.open()
         except BaseException:
-            os.close(write_end)
+            stdin.close()
             out.close()
             err.close()
             raise
         finally:
             for fd in (read_end, out_end, err_end):
                 os.close(fd)
-        return cls(proc, write_end, (out, err))
+        return cls(proc, stdin, (out, err))
 
     async def pump(self, sink: Sink, throttle: Throttle, ask: Ask | None = None) -> int:
         """Forward stdout and stderr until both close and the process exits; the exit code.
@@ -76,7 +77,7 @@ class GroupProcess:
         finally:
             if watcher is not None:
                 watcher.cancel()
-            self._close_stdin()
+            self.stdin.close()
             for pipe in self._outputs:
                 pipe.close()
 
@@ -87,29 +88,9 @@ class GroupProcess:
             sink(name, chunk)
             await throttle()
 
-    async def feed(self, text: str) -> None:
-        """One line of input to the program's stdin (if it closed it, the line is dropped)."""
-        data = memoryview(text.encode("utf-8") + b"\n")
-        while data and self._stdin is not None:
-            try:
-                data = data[os.write(self._stdin, data):]
-            except BlockingIOError:
-                await asyncio.sleep(0.01)  # the pipe is full: the program reads slowly
-            except OSError:
-                return  # the program is gone or closed its stdin
-
     def output_pending(self) -> bool:
         """Whether output the program wrote has not been forwarded yet."""
         return any(pipe.pending() for pipe in self._outputs)
-
-    def stdin_fd(self) -> int | None:
-        """The runner's end of the program's stdin, while it is open."""
-        return self._stdin
-
-    def _close_stdin(self) -> None:
-        if self._stdin is not None:
-            os.close(self._stdin)
-            self._stdin = None
 
     def signal(self, signum: int) -> None:
         """Signal the whole group (the shell and everything it started)."""

@@ -24,6 +24,7 @@ from runner.effects import run as run_effects
 from runner.kernel_errors import KernelDied
 from runner.languages.toolchain import ToolchainMissing
 from runner.process import GroupProcess
+from runner.secret_prompt import is_secret_prompt
 from transcripts.events import KERNEL, OBSERVATION, run_source, stamped
 
 INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
@@ -182,7 +183,7 @@ class Runs:
     async def _ask_with_prompt(self, prompt: str, is_password: bool) -> str:
         if prompt:
             self._output(self.current, "stdout", prompt.encode())
-        return await self.ask(is_password) or ""
+        return await self.ask(is_password or is_secret_prompt(prompt)) or ""
 
     async def _batch(self, run: Job, step: Step) -> int:
         if step.message:

@@ -178,7 +178,8 @@ class Supervisor:
             slot.attempt.stop_wanted = True  # an older attempt still winding down does nothing more
         slot.epoch += 1
         attempt = slot.attempt = Attempt(slot.epoch)
-        attempt.task = self._ctx.spawn(self._attempt(name, slot, attempt), owner=f"launch:{name}")
+        attempt.task = self._ctx.spawn(self._attempt_guarded(name, slot, attempt),
+                                       owner=f"launch:{name}")
 
     def answer_started(self, t: Transitioned) -> None:
         slot = self._slots.get(t.source.split(":", 1)[1])
@@ -220,6 +221,20 @@ class Supervisor:
         # else: the attempt is spawning; it sees `stop_wanted` and ends what it spawned
 
     # --- one attempt ------------------------------------------------------------------
+    async def _attempt_guarded(self, name: str, slot: Slot, attempt: Attempt) -> None:
+        """Any failure of an attempt is the start's failure: the machine leaves `starting`
+        and the agent is answered (an exec format error, a bad argument, a bug)."""
+        try:
+            await self._attempt(name, slot, attempt)
+        except Exception as e:
+            print(f"krunner: starting service {name} failed: {type(e).__name__}: {e}",
+                  file=sys.stderr, flush=True)
+            self._failed(attempt, service_source(name),
+                         f"starting the service failed: {type(e).__name__}: {e}")
+            proc = slot.proc
+            if proc is not None and proc.returncode is None:
+                await end_group(proc)  # its watcher records the exit
+
     async def _attempt(self, name: str, slot: Slot, attempt: Attempt) -> None:
         source = service_source(name)
         began = time.monotonic()
