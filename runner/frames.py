@@ -11,6 +11,8 @@ from typing import Any
 
 import msgpack
 
+from runner import build_info
+
 # Ops by dispatch class (PROTOCOL §2).
 QUEUED_OPS = frozenset({"clean", "build", "exec", "code"})
 REPLYING_OPS = {  # op -> the message type the agent waits for
@@ -103,7 +105,9 @@ def exit_payload(exit_code: int) -> bytes:
 
 
 def status_payload(started_at: float) -> bytes:
-    return msgpack.packb({"started_at": started_at}, use_bin_type=True)
+    """The original's `started_at`, and the agent release the bundle was built for."""
+    return msgpack.packb({"started_at": started_at, **build_info.status_fields()},
+                         use_bin_type=True)
 
 
 def failed_reply(error: str) -> bytes:
