@@ -1,5 +1,6 @@
 """The bottom layer: lifecycle state machines, the event record and its vocabulary.
 
-Pure: no I/O, no asyncio, no clocks, and no import of `transcripts`, `runner` or `tools`
-(checked by import-linter). Given the same events, the machines reach the same states.
+Pure: a module here must not do I/O, use asyncio or read a clock, and must not import
+`transcripts`, `runner` or `tools` (checked by import-linter and tests/test_golden.py).
+Given the same events, the machines reach the same states.
 """

@@ -1,8 +1,8 @@
 """What every machine shares: one sink for every move, rejection instead of exceptions.
 
 `Lifecycle` builds a `transitions` machine from a subclass's STATES and TRANSITIONS tables;
-`fire` is the one way a machine moves. Pure: no I/O, no asyncio, no clocks; the machines
-import nothing of the project outside `machines`.
+`fire` is the one way a machine moves. Pure: it must not do I/O, use asyncio or read a
+clock; the machines import nothing of the project outside `machines`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every frame, transition and observation is one `Event`; machines consume them and are
 described by them, so the record lives at the bottom layer, beside the machines. Pure data:
-nothing here reads a clock, touches a file or imports any other layer of the project
+it must never read a clock, touch a file or import any other layer of the project
 (`transcripts.events.stamped` stamps events with the clocks, for the layers above).
 """
 

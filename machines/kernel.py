@@ -2,7 +2,8 @@
 
 Whether queries can run, must wait (a restart is under way) or are refused (and why) is this
 machine's state, rebuilt from the recorded observations like every other; `runner/effects/
-kernel.py` acts on it. Pure: no I/O, no clocks, nothing of the project but `machines`.
+kernel.py` acts on it. Pure: it must not do I/O, read a clock or import anything of the
+project but `machines`.
 """
 
 from __future__ import annotations

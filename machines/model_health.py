@@ -3,6 +3,7 @@
 Every health default lives here (`DEFAULTS`, `DEFINITION_DEFAULTS`), and so does the mapping
 from a model definition's `health_check` to the machine's parameters
 (`params_from_definition`); the runner's probe loop only reads the parameters it is given.
+It must never probe or read a clock: results arrive as events.
 """
 
 from __future__ import annotations

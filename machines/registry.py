@@ -1,8 +1,8 @@
 """All machines of one session, and the routing of events to their triggers.
 
 `consume(event)` is the only way machines move, in the runner and in replay alike: the same
-recorded inputs and observations give the same transitions. Routing only: what a machine
-does with a trigger is its table's business, and no machine is moved any other way.
+recorded inputs and observations give the same transitions. Routing only: it must never
+decide a move itself (that is each table's business), and no machine is moved any other way.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The table says where a run goes; the model keeps its exit code (the one the terminal message
 carries) and the build-failure rule of PROTOCOL §5.1: an exec dequeued after a failed build
-is not run but ends `failed` with exit code 127, and clears the verdict. Pure: no I/O, no
-clocks, nothing of the project but `machines`.
+is not run but ends `failed` with exit code 127, and clears the verdict. Pure: it must not
+do I/O, read a clock or import anything of the project but `machines`.
 """
 
 from __future__ import annotations

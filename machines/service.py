@@ -6,7 +6,8 @@ own start that fails is `failed` (its reply says why); a restart that fails back
 (doubling delays) and, after `start_retries` failed starts in a row, the service is `fatal`
 until a later start. Only an unexpected exit is restarted: an exit with an expected code
 after a good run is `exited`. A run longer than the start window resets the back-off.
-Every timing fact (uptime) arrives in the events, so replay reaches the same states.
+It must never read a clock: every timing fact (uptime) arrives in the events, so replay
+reaches the same states.
 """
 
 from __future__ import annotations

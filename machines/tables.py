@@ -2,7 +2,7 @@
 
 `tests/golden/tables.json` keeps the fingerprints and `docs/design.md` the diagrams; tests
 compare both with what is computed here, so a table change is always a visible diff. Pure:
-builds strings from the tables, reads and writes nothing.
+it builds strings from the tables and must not read or write a file.
 """
 
 from __future__ import annotations

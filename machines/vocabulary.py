@@ -3,8 +3,8 @@
 The runner emits events with these names; `machines.registry` routes each one to the machine
 of its `source` as a trigger. Replay feeds the same recorded events to fresh machines, so
 these names and the payload types beside them (one `TypedDict` per event, named after it)
-are the whole contract. Also the few constants more than one layer needs. Pure data: no
-behaviour, no imports from the rest of the project.
+are the whole contract. Also the few constants more than one layer needs. Pure data: it
+must not hold behaviour or import the rest of the project.
 """
 
 from __future__ import annotations

@@ -118,8 +118,9 @@ class Terminal:
     """The pty and its two sockets; keeps a shell running until `shutdown`."""
 
     def __init__(self, argv: list[str], *, env: dict[str, str], cwd: Path, emit: Emit,
-                 ports: tuple[int, int]) -> None:
+                 ports: tuple[int, int], host: str = "*") -> None:
         self._argv = argv
+        self._host = host
         self._env = env
         self._cwd = cwd
         self._emit = emit
@@ -146,7 +147,8 @@ class Terminal:
         keys.setsockopt(zmq.SUBSCRIBE, b"")
         screen = zmq.Context.instance().socket(zmq.PUB)
         self._keys_sock, self._screen_sock = keys, screen
-        self.bound = (_bind(keys, self._ports[0]), _bind(screen, self._ports[1]))
+        self.bound = (_bind(keys, self._ports[0], self._host),
+                      _bind(screen, self._ports[1], self._host))
         self._emit(stamped(TERMINAL, OBSERVATION, "TerminalBound",
                            {"keystrokes": self.bound[0], "screen": self.bound[1]}))
         await self._spawn()
@@ -278,9 +280,10 @@ class Terminal:
                 sock.close(linger=0)
 
 
-def _bind(sock: zmq.Socket, port: int) -> int:
-    """Bind on every interface (port 0: any free one); print the line the original prints."""
-    sock.bind(f"tcp://*:{port}" if port else "tcp://*:*")
+def _bind(sock: zmq.Socket, port: int, host: str = "*") -> int:
+    """Bind on `host` (`*`: every interface; port 0: any free one); print the line the
+    original prints."""
+    sock.bind(f"tcp://{host}:{port or '*'}")
     bound = int(sock.getsockopt(zmq.LAST_ENDPOINT).decode().rsplit(":", 1)[1])
-    print(f"binding to tcp://*:{bound}", flush=True)
+    print(f"binding to tcp://{host}:{bound}", flush=True)
     return bound

@@ -28,6 +28,7 @@ NOT_A_COMMAND = "Invalid command.\n"  # the original's answer to anything withou
 class TerminalConfig(Protocol):
     terminal_in_port: int
     terminal_out_port: int
+    bind_host: str
 
 
 class RunnerHost(Protocol):
@@ -50,12 +51,14 @@ class TerminalDriver(Driver):
     def __init__(self, runtime_path: str | None, work_dir: Path) -> None:
         super().__init__(None, work_dir)  # as in the original, the runtime path plays no part
         self._ports = (2002, 2003)
+        self._host = "*"
         self._emit: Emit = lambda event: None
         self.terminal: Terminal | None = None
         self._git: GitRunner | None = None
 
     def attach(self, runner: RunnerHost) -> None:
         self._ports = (runner.config.terminal_in_port, runner.config.terminal_out_port)
+        self._host = runner.config.bind_host
         self._emit = runner.emit
 
     def heuristic(self, op: str) -> Step:
@@ -76,7 +79,7 @@ class TerminalDriver(Driver):
                     throttle: Callable[[], Awaitable[None]]) -> None:
         self._git = GitRunner(env)
         self.terminal = Terminal(self.shell_argv(env), env=env, cwd=self.work_dir,
-                                 emit=self._emit, ports=self._ports)
+                                 emit=self._emit, ports=self._ports, host=self._host)
         await self.terminal.start()
 
     async def query(self, code: str, on_output: OutputSink, on_input: InputSource) -> int:

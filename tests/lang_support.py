@@ -61,18 +61,33 @@ def write(work: Path, files: dict[str, str]) -> None:
 def interrupt_ends_everything(runner: RunnerProcess, op: str, payload: str,
                               kernel: bool = False) -> int:
     """Start a run that never ends, interrupt it once it printed, and check that no process
-    it started is left (a Jupyter kernel, started before, stays); the exit code."""
+    it started is left; the exit code. With `kernel`, the run is a query inside a Jupyter
+    kernel started before it: the kernel must be found, and must outlive the interrupt."""
     client = runner.client()
-    before = set(session_pids(runner.proc.pid))
+    before = kernel_pids(runner) if kernel else set(session_pids(runner.proc.pid))
     client.send(op, payload)
     client.wait_for("stdout", timeout=180)
     members = [pid for pid in session_pids(runner.proc.pid) if pid not in before]
-    assert members or kernel, "the running program was not found among the runner's children"
+    if not kernel:
+        assert members, "the running program was not found among the runner's children"
     client.interrupt()
     finished = json.loads(client.wait_for("finished", timeout=30))
     for pid in members:
         assert gone(pid), f"process {pid} survived the interrupt"
+    if kernel:
+        died = [pid for pid in before if gone(pid, within=0)]
+        assert not died, f"the kernel's processes {died} did not outlive the interrupt"
     return int(finished["exitCode"])
+
+
+def kernel_pids(runner: RunnerProcess, within: float = 120) -> set[int]:
+    """The processes of the runner's Jupyter kernel, once it has started (it starts with the
+    runner, in the background)."""
+    deadline = time.monotonic() + within
+    while not (found := set(session_pids(runner.proc.pid))):
+        assert time.monotonic() < deadline, "no Jupyter kernel among the runner's children"
+        time.sleep(0.1)
+    return found
 
 
 def session_pids(runner_pid: int) -> list[int]:
@@ -112,3 +127,20 @@ def until_input(client: AgentClient, timeout: float = 120) -> str:
             return b"".join(out).decode()
         if kind == "stdout":
             out.append(data)
+
+
+def asked_once_then_finished(client: AgentClient, prompt: str, answer: str,
+                             timeout: float = 120) -> tuple[str, int]:
+    """Wait for the one `waiting-input` after `prompt`, answer it, then for `finished` with no
+    second question (which fails at once); the whole stdout and the exit code."""
+    assert until_input(client, timeout).endswith(prompt)
+    client.send("input", answer)
+    out = [prompt.encode()]
+    deadline = time.monotonic() + timeout
+    while True:
+        kind, data = client.recv(max(deadline - time.monotonic(), 0.0), "finished")
+        assert kind != "waiting-input", f"asked a second time, after {b''.join(out)!r}"
+        if kind == "stdout":
+            out.append(data)
+        if kind == "finished":
+            return b"".join(out).decode(), int(json.loads(data)["exitCode"])

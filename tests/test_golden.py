@@ -14,6 +14,7 @@ from machines import tables
 from machines.events import OUTPUT, RUN_PREFIX, TRANSITION
 from machines.run import FINAL
 from runner.effects.run import TERMINAL_MESSAGE
+from tests import design_claims as claims
 from tests.golden import document, record, sessions
 from transcripts.replay import replay
 from transcripts.transcript import load
@@ -96,3 +97,46 @@ def test_each_run_got_one_terminal_message_with_its_machines_exit_code(name: str
         elif e.kind == TRANSITION and e.to_state in FINAL:
             final[e.source] = e.data["exit_code"]
     assert {source: [code] for source, code in final.items()} == terminal
+
+
+# --- what docs/design.md says about the layers, checked (tests/design_claims.py) --------------
+
+# the modules of transcripts/ the design document names as reading clocks
+CLOCK_READERS = {"transcripts.events", "transcripts.store", "transcripts.retention"}
+
+
+def test_no_machine_reads_a_clock_does_io_or_uses_asyncio() -> None:
+    found = {name: bad for name, source in claims.modules("machines")
+             if (bad := claims.impure_uses(source))}
+    assert found == {}, f"machines/ must stay pure (docs/design.md, Layers): {found}"
+
+
+def test_in_transcripts_only_the_stamp_the_writer_and_retention_read_clocks() -> None:
+    readers = {name for name, source in claims.modules("transcripts")
+               if claims.clock_reads(source)}
+    assert readers <= CLOCK_READERS, \
+        f"{sorted(readers - CLOCK_READERS)} read clocks: docs/design.md (Layers) must say so"
+
+
+def test_the_lower_layers_docstrings_say_what_their_module_must_not_do() -> None:
+    silent = [name for package in ("machines", "transcripts")
+              for name, source in claims.modules(package)
+              if not claims.says_what_it_must_not_do(source)]
+    assert silent == [], f"docstrings that do not say what the module must not do: {silent}"
+
+
+def test_only_the_machines_fire_triggers() -> None:
+    found = {name: bad for package in ("transcripts", "runner", "tools")
+             for name, source in claims.modules(package) if (bad := claims.fires(source))}
+    assert found == {}, f"moves must come from events (docs/design.md, Effects): {found}"
+
+
+def test_each_check_finds_a_made_up_offender() -> None:
+    offender = ('"""A machine that reads the time."""\nimport time\nfrom datetime import '
+                'datetime\n\ndef now():\n    open("f")\n    machine.fire("go")\n'
+                '    return time.monotonic(), datetime.now()\n')
+    assert len(claims.clock_reads(offender)) == 2
+    assert len(claims.impure_uses(offender)) == 5  # time, datetime, open(), and the two reads
+    assert len(claims.fires(offender)) == 1
+    assert not claims.says_what_it_must_not_do(offender)
+    assert claims.says_what_it_must_not_do('"""It must never read a clock."""\n')

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.stories import flapping_model, write_log
+from tests.stories import flapping_model, probe, write_log
 from tests.tooling import tool
 from tools.inspect.picture import COLOURS
 from transcripts.events import OBSERVATION, TRANSITION, Event
@@ -121,3 +121,75 @@ def test_states_are_read_from_the_log_not_assumed(tmp_path: Path) -> None:
     assert s["time_in_state_s"]["fatal"] == 60.0 and s["longest_unhealthy_s"] == 60.0
     assert s["uptime_pct"] == 33.333
     assert s["transitions"][-1]["reason"] == "gave up after 5 restarts"
+
+
+def flaps(count: int, t0: float = T0, source: str = "model:llm") -> list[Event]:
+    """A model that goes down `count` times (two passes, then two failures: threshold 2),
+    then is stopped."""
+    story = [Event(source, OBSERVATION, "ModelConfigured", {"failure_threshold": 2},
+                   wall=t0, mono=t0)]
+    t = t0
+    for _ in range(count):
+        for ok in (True, True, False, False):
+            t += 1.0
+            story.append(probe(t, ok, 5.0 if ok else 900.0, source=source))
+    story.append(Event(source, OBSERVATION, "ModelStopped", {}, wall=t + 1, mono=t + 1))
+    return story
+
+
+def test_health_lists_the_last_20_transitions_unless_told_all(tmp_path: Path) -> None:
+    log = tmp_path / "events.sqlite3"
+    write_log(log, flaps(30))  # configured, 30 x (healthy, unhealthy), stopped: 62
+    [s] = json.loads(tool("tools.inspect", "--log", str(log), "health", "--format",
+                          "json").stdout)
+    assert s["transitions_total"] == 62 and len(s["transitions"]) == 20
+    assert s["transitions"][-1]["seq"] == max(m["seq"] for m in s["transitions"])
+    assert s["flaps"] == 30 and s["recoveries"] == 29  # the figures count every move
+    [every] = json.loads(tool("tools.inspect", "--log", str(log), "health", "--format", "json",
+                              "--transitions", "all").stdout)
+    assert len(every["transitions"]) == 62
+    assert every["transitions"][-20:] == s["transitions"]
+    text = tool("tools.inspect", "--log", str(log), "health").stdout
+    assert "last 20 of 62 transitions (--transitions all: every one)" in text
+    bad = tool("tools.inspect", "--log", str(log), "health", "--transitions", "some")
+    assert bad.returncode == 2 and "--transitions takes a number or 'all'" in bad.stderr
+
+
+def _sqlite_steps(log: Path) -> int:
+    """SQLite's virtual-machine steps (in thousands) for the whole `health` summary: a
+    measure of work that does not depend on how busy the machine is."""
+    from tools import logs as logset
+    from tools.inspect import health
+
+    [ref] = logset.all_sessions(logset.open_all([str(log)]))
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0
+
+    ref.log.conn.set_progress_handler(tick, 1000)
+    health.summaries([ref], None, 20, 20)
+    return steps[0]
+
+
+def test_health_work_grows_linearly_with_the_flaps(tmp_path: Path) -> None:
+    """Four times the flaps, about four times the work (it was sixteen: each stretch searched
+    every move for its end, each process exit every move before it)."""
+    small, big = tmp_path / "small.sqlite3", tmp_path / "big.sqlite3"
+    write_log(small, flaps(300))
+    write_log(big, flaps(1200))
+    ratio = _sqlite_steps(big) / _sqlite_steps(small)
+    assert 3.0 < ratio < 5.0, ratio
+
+
+def test_the_picture_of_many_flaps_has_a_rectangle_per_pixel_at_most(tmp_path: Path) -> None:
+    log = tmp_path / "events.sqlite3"
+    write_log(log, flaps(3000))
+    svg = tmp_path / "h.svg"
+    assert tool("tools.inspect", "--log", str(log), "health", "--picture", str(svg)
+                ).returncode == 0
+    root = ET.parse(svg).getroot()
+    fills = [r.get("fill") for r in root.iter("{http://www.w3.org/2000/svg}rect")]
+    assert len(fills) < 1200  # 6,002 moves on a band 900 pixels wide
+    assert fills.count(COLOURS["unhealthy"]) > 100  # the outages stay visible

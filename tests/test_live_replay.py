@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.conftest import RunnerProcess
@@ -169,3 +171,56 @@ def test_a_replay_names_what_came_from_outside_and_what_it_could_not_reproduce()
     shut = [_rec(1, Event("service:web", INPUT, "shutdown-service", "web")),
             _rec(2, Event("service:web", OBSERVATION, "ProcessExited", {"exit_code": -15}))]
     assert reasons.from_outside(shut) == []
+
+
+def _live_runner_pid(within: float = 60.0) -> int:
+    """The pid of the runner a live replay started (a child of this process)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for proc in Path("/proc").iterdir():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(") ", 1)[1].split()[1])
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == os.getpid() and b"runner" in argv and any(b"krunner-live-" in a
+                                                                 for a in argv):
+                return int(proc.name)
+        time.sleep(0.05)
+    raise AssertionError("the live replay started no runner")
+
+
+def _listening(pid: int) -> set[str]:
+    """The addresses a process's TCP sockets listen on (IPv4 dotted, IPv6 as hex)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                host = fields[1].split(":")[0]
+                found.add(".".join(str(b) for b in bytes.fromhex(host)[::-1])
+                          if len(host) == 8 else host)
+    return found
+
+
+def test_the_replaying_runner_listens_on_loopback_only(runner: RunnerProcess) -> None:
+    client = runner.client()
+    client.query("import time\ntime.sleep(2)\nprint('slept')")
+    assert runner.stop() == 0
+    recorded = _recorded(runner.log_path)
+    with ThreadPoolExecutor(1) as pool:
+        replay = pool.submit(replay_live, recorded, "python", timeout=30)
+        pid = _live_runner_pid()
+        addresses: set[str] = set()
+        deadline = time.monotonic() + 30
+        while len(addresses) < 1 and time.monotonic() < deadline and not replay.done():
+            with contextlib.suppress(OSError):
+                addresses = _listening(pid)
+        assert replay.result().ok
+    assert addresses == {"127.0.0.1"}, addresses

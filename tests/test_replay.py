@@ -79,7 +79,7 @@ def test_a_real_session_replays_and_survives_a_transcript_round_trip(
     assert report.ok, report.divergence
     assert report.timelines["kernel"][-1] == ("stopped", "stopped")
     out = tmp_path / "session.jsonl"
-    count = export(conn, session, out)
+    count = export(conn, session, out).events
     header, recorded = load(out)
     assert header["session"]["id"] == session
     assert [r.event for r in recorded] == [r.event for r in events(conn, session)]

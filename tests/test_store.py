@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.eventlog import session_events
 from tests.tooling import tool
 from transcripts.events import OBSERVATION, OUTPUT, TRANSITION, Event
 from transcripts.location import resolve_log_path
 from transcripts.reader import events, open_readonly
+from transcripts.replay import record, replay_session
 from transcripts.retention import Retention, used_bytes
 from transcripts.store import EventLog, import_session
 
@@ -153,28 +155,57 @@ def test_log_location_flag_env_and_default(tmp_path: Path, monkeypatch) -> None:
     assert resolve_log_path(None) == tmp_path / "state" / "krunner" / "events.sqlite3"
 
 
-def test_the_runner_keeps_its_log_within_its_age_bound(tmp_path: Path) -> None:
-    now = time.time()
-    log = EventLog(tmp_path / "events.sqlite3", retention=Retention(max_age_s=3600))
-    for age in (7200, 5000, 10):  # two events older than the hour, one recent
-        log.append(Event("kernel", OBSERVATION, "Tick", {"age": age}, wall=now - age))
+def _earlier_session(path: Path, stream: list[Event]) -> str:
+    """A session that ran and ended before the one under test (no bound of its own)."""
+    log = EventLog(path)
+    for e in stream:
+        log.append(e)
     log.open_session()
     log.close()
-    db = open_readonly(log.path)
-    assert [r[0] for r in db.execute("SELECT json_extract(data, '$.age') FROM events")] == [10]
+    return log.session
+
+
+def test_the_runner_keeps_its_log_within_its_age_bound(tmp_path: Path) -> None:
+    now = time.time()
+    path = tmp_path / "events.sqlite3"
+    _earlier_session(path, [Event("kernel", OBSERVATION, "Tick", {"age": age}, wall=now - age)
+                            for age in (7200, 5000, 10)])  # two older than the hour
+    log = EventLog(path, retention=Retention(max_age_s=3600))
+    log.append(Event("kernel", OBSERVATION, "Tick", {"age": 9000}, wall=now - 9000))
+    log.open_session()
+    log.close()
+    db = open_readonly(path)
+    assert [r[0] for r in db.execute("SELECT json_extract(data, '$.age') FROM events "
+                                     "ORDER BY seq")] == [10, 9000]  # its own: kept
     assert db.execute("SELECT sum(events) FROM pruned").fetchone()[0] == 2
 
 
 def test_the_runner_keeps_its_log_within_its_size_bound(tmp_path: Path) -> None:
-    log = EventLog(tmp_path / "events.sqlite3", retention=Retention(max_bytes=2_000_000))
-    for i in range(5000):
-        log.append(Event("run:1", OUTPUT, "stdout", bytes([i % 256]) * 1000, wall=time.time()))
+    path = tmp_path / "events.sqlite3"
+    _earlier_session(path, [Event("run:1", OUTPUT, "stdout", bytes([i % 256]) * 1000,
+                                  wall=time.time()) for i in range(5000)])
+    log = EventLog(path, retention=Retention(max_bytes=2_000_000))
+    log.append(Event("kernel", OBSERVATION, "Tick", {"mine": True}))
     log.open_session()
     log.close()
-    db = open_readonly(log.path)
+    db = open_readonly(path)
     assert used_bytes(db) <= 2_000_000
-    kept = [r[0] for r in db.execute("SELECT seq FROM events ORDER BY seq")]
+    kept = [r[0] for r in db.execute("SELECT seq FROM events WHERE session = 1 ORDER BY seq")]
     assert 0 < len(kept) < 5000 and kept[-1] == 5000  # the newest stay
+    assert db.execute("SELECT count(*) FROM events WHERE session = 2").fetchone()[0] == 1
+
+
+def test_size_retention_never_prunes_the_running_session(tmp_path: Path) -> None:
+    # a genuine session bigger than the bound: pruning its start would leave a transcript
+    # that verifies intact and a replay that diverges
+    log = EventLog(tmp_path / "events.sqlite3", retention=Retention(max_bytes=300_000))
+    record(log, session_events(1500))
+    log.open_session()  # the whole session is written at once, then the bound checked
+    log.close()
+    db = open_readonly(log.path)
+    assert used_bytes(db) > 300_000  # over the bound: only the running session is there
+    assert db.execute("SELECT count(*) FROM pruned").fetchone()[0] == 0
+    assert replay_session(db, log.session).ok
 
 
 def test_the_retention_bound_is_read_from_the_environment(monkeypatch) -> None:
@@ -234,3 +265,92 @@ def test_an_import_that_fails_midway_leaves_nothing_behind(tmp_path: Path) -> No
     db = open_readonly(path)
     assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+
+
+def _gaps(path: Path, session: str) -> tuple:
+    db = open_readonly(path)
+    return db.execute("SELECT gaps, lost_events, gap_reason, ended_wall IS NOT NULL, clean "
+                      "FROM session_gaps WHERE session = ?", (session,)).fetchone()
+
+
+def test_values_orjson_cannot_hold_are_stored_exactly(tmp_path: Path) -> None:
+    deep: list = []
+    for _ in range(300):
+        deep = [deep]
+    hostile = [{"s": "\ud800", "b": b"\xff"}, 2**70, -(2**64), {"nan": float("inf")}, deep,
+               "\udfff tail"]
+    log = _log(tmp_path)
+    for i, value in enumerate(hostile):
+        log.append(Event("frontend", "input", "complete", value, wall=float(i), mono=0.0))
+    log.append(Event("kernel", OBSERVATION, "After"))
+    log.close()
+    got = [r.event.data for r in events(open_readonly(log.path), log.session)]
+    assert got[:-1] == hostile and got[-1] is None
+    assert _gaps(log.path, log.session) == (0, 0, None, 1, 1)  # nothing lost: clean
+
+
+def test_data_no_encoding_can_hold_gets_a_placeholder_and_a_gap(tmp_path: Path) -> None:
+    too_deep: list = []
+    for _ in range(100_000):  # deeper than the interpreter's recursion limit
+        too_deep = [too_deep]
+    log = _log(tmp_path)
+    log.append(Event("frontend", "input", "complete", too_deep))
+    log.append(Event("kernel", OBSERVATION, "After", {"ok": True}))
+    log.close()
+    got = [r.event for r in events(open_readonly(log.path), log.session)]
+    assert [e.name for e in got] == ["complete", "LogGap", "After"]
+    assert "nested too deeply" in got[0].data["$unrecorded"]  # type: ignore[index]
+    gaps, _, reason, ended, clean = _gaps(log.path, log.session)
+    assert (gaps, ended, clean) == (1, 1, 0) and "could not be stored" in reason
+
+
+def test_the_writer_outlives_an_unexpected_error_and_says_so(tmp_path: Path, capfd) -> None:
+    log = _log(tmp_path)
+    log.append(Event("kernel", OBSERVATION, "Before"))
+    assert log.flush(10)
+    log.append(None)  # type: ignore[arg-type]  # a bug elsewhere: not even an event
+    log.append(Event("kernel", OBSERVATION, "After"))
+    assert log.flush(10)
+    log.close()
+    names = [r.event.name for r in events(open_readonly(log.path), log.session)]
+    assert names[0] == "Before" and "After" in names
+    assert "LogWriterFailed" in names and "LogGap" in names
+    assert "EVENT LOG WRITER FAILED" in capfd.readouterr().err
+    assert _gaps(log.path, log.session)[0] >= 1
+
+
+def test_record_gap_is_counted_on_the_session_row(tmp_path: Path, capfd) -> None:
+    log = _log(tmp_path)
+    done = [threading.Thread(target=log.record_gap, args=(f"front end failed {i}", 2))
+            for i in range(4)]
+    for t in done:
+        t.start()
+    for t in done:
+        t.join()
+    log.close()
+    assert _gaps(log.path, log.session) == (4, 8, _gaps(log.path, log.session)[2], 1, 0)
+    assert "EVENT LOG GAP: front end failed" in capfd.readouterr().err
+    gaps = [r.event.data for r in events(open_readonly(log.path), log.session)
+            if r.event.name == "LogGap"]
+    assert sorted(g["reason"] for g in gaps) == [f"front end failed {i}" for i in range(4)]
+
+
+def test_a_log_older_than_the_gap_columns_reads_and_migrates(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE sessions (key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+            kernel_id TEXT, language TEXT, runner_version TEXT, host TEXT, pid INTEGER,
+            started_wall REAL NOT NULL, ended_wall REAL);
+        CREATE TABLE events (seq INTEGER PRIMARY KEY, session INTEGER NOT NULL, wall REAL
+            NOT NULL, mono REAL NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL,
+            name TEXT NOT NULL, from_state TEXT, to_state TEXT, data);
+        INSERT INTO sessions (id, started_wall, ended_wall) VALUES ('old', 1.0, 2.0);""")
+    old.close()
+    assert _gaps(path, "old") == (0, 0, None, 1, 1)  # read-only: a TEMP view over no columns
+    log = EventLog(path)
+    log.open_session()
+    log.record_gap("test", 1)
+    log.close()
+    assert _gaps(path, log.session)[:2] == (1, 1)
+    assert _gaps(path, "old") == (0, 0, None, 1, 1)

@@ -26,6 +26,7 @@ from transcripts.events import INPUT, OUTPUT
 from transcripts.reader import Recorded, events, latest_session, open_readonly
 
 MAX_GAP = 5.0  # seconds: a user who paused for an hour is not replayed in real time
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(slots=True)
@@ -89,7 +90,8 @@ def replay_live(recorded: list[Recorded], lang: str, *, work_dir: Path | None = 
             copy = Path(tmp) / "work-copy"
             shutil.copytree(work_dir.resolve(), copy, symlinks=True)
             extra = ["--work-dir", str(copy)]
-        runner = start_runner(Path(tmp), lang, *extra)
+        # it runs recorded code: only this host may talk to it
+        runner = start_runner(Path(tmp), lang, *extra, "--bind-host", LOOPBACK)
         try:
             got, stalls = _drive(runner.client(), steps, recorded, timeout)
         finally:

@@ -8,7 +8,10 @@ live     the recorded inbound frames are sent to a fresh runner (same language, 
          source, volatile values masked. Runs code: point --work-dir at a copy of the user's
          folder when the session needs its files.
 
-Exit codes: 0 the replay matches, 1 it diverges, 2 bad usage or unreadable input.
+Exit codes: 0 the replay matches, 1 it diverges, 2 bad usage or unreadable input, 3 it
+matches what was read, but that is not the whole session: it never ended (its runner was
+still running or was killed), its writer recorded gaps, or retention pruned some of it (the
+report says which; a divergence of a partial session says so too, as a likely cause).
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ import orjson
 from tools import logs as logset
 from tools.inspect.render import quiet_pipe
 from tools.live import replay_live
+from transcripts.completeness import partial_reasons
 from transcripts.reader import Recorded, events
 from transcripts.replay import FED, MOVES, replay_rows, replay_session
-from transcripts.transcript import TranscriptReader, load
+from transcripts.transcript import TranscriptReader
+
+PARTIAL = 3  # exit code: it matches, but what was read is not the whole session
 
 
 def _offline(args: argparse.Namespace) -> dict[str, Any]:
@@ -37,29 +43,34 @@ def _offline(args: argparse.Namespace) -> dict[str, Any]:
         reader = TranscriptReader(Path(args.transcript))
         report = replay_rows(reader.rows(FED + MOVES, data_of=FED))
         report.events = reader.events
+        report.partial = reader.partial_reasons()
         return report.as_dict()
     ref = _session(args)
     return replay_session(ref.log.conn, ref.id).as_dict()
 
 
 def _live(args: argparse.Namespace) -> dict[str, Any]:
-    header, recorded = _recorded(args)
+    header, recorded, partial = _recorded(args)
     lang = args.lang or header.get("language") or "python"
     work_dir = Path(args.work_dir).resolve() if args.work_dir else None
     if work_dir is not None and not work_dir.is_dir():
         raise FileNotFoundError(f"no folder {args.work_dir} to copy for the replay")
     for mask in args.mask:
         re.compile(mask)  # a bad pattern is bad input, said before anything runs
-    return replay_live(recorded, lang, work_dir=work_dir, timeout=args.timeout,
-                       masks=args.mask).as_dict()
+    report = replay_live(recorded, lang, work_dir=work_dir, timeout=args.timeout,
+                         masks=args.mask).as_dict()
+    return report | {"partial": partial}
 
 
-def _recorded(args: argparse.Namespace) -> tuple[dict[str, Any], list[Recorded]]:
+def _recorded(args: argparse.Namespace) -> tuple[dict[str, Any], list[Recorded], list[str]]:
+    """The session's row, its events, and why they are not the whole session."""
     if args.transcript:
-        header, recorded = load(Path(args.transcript))
-        return header["session"], recorded
+        reader = TranscriptReader(Path(args.transcript))
+        recorded = list(reader.recorded())
+        return reader.header["session"], recorded, reader.partial_reasons()
     ref = _session(args)
-    return ref.row, list(events(ref.log.conn, ref.id))
+    return (ref.row, list(events(ref.log.conn, ref.id)),
+            partial_reasons(ref.log.conn, ref.id))
 
 
 def _session(args: argparse.Namespace) -> logset.SessionRef:
@@ -98,7 +109,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print_offline(report)
         else:
             _print_live(report)
-    return 0 if report["ok"] else 1
+        if args.format == "table":
+            _print_partial(report)
+    if not report["ok"]:
+        return 1
+    return PARTIAL if report.get("partial") else 0
+
+
+def _print_partial(report: dict[str, Any]) -> None:
+    reasons = report.get("partial")
+    if not reasons:
+        return
+    verdict = ("so it matches only what was recorded" if report["ok"] else
+               "which may explain the divergence: the replay lacks what the log does not hold")
+    print(f"PARTIAL: the session is not whole ({'; '.join(reasons)}), {verdict}")
 
 
 def _counts(report: dict[str, Any]) -> str:

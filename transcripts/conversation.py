@@ -6,7 +6,7 @@ alike: console chunks of one stream are joined (chunk boundaries are not behavio
 volatile values (the work folder, `status` clocks, addresses and ids) are masked, and each
 source (`frontend`, `run:<n>`, `service:<name>`, `model:<name>`) is compared on its own,
 because how sources interleave depends on timing, not on the runner.
-Pure comparison: it neither starts a runner nor opens a log (its callers do).
+Pure comparison: it must never start a runner or open a log (its callers do).
 """
 
 from __future__ import annotations

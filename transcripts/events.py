@@ -2,7 +2,8 @@
 
 The record, its kinds and stream names live in `machines.events` (the machines consume and
 produce them); they are re-exported here so `from transcripts.events import Event` keeps
-working. `stamped` is the one place that reads the clocks for an event: machines never do.
+working. `stamped` stamps an event with the clocks for the runner and the tools (the store
+stamps its own `LogRecordingResumed`); machines must never read a clock.
 """
 
 from __future__ import annotations

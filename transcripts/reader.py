@@ -1,4 +1,6 @@
-"""Reading a log: read-only connections and decoded events in order."""
+"""Reading a log: read-only connections and decoded events in order.
+
+A reader must never write to a log: it may be a live runner's, or on read-only media."""
 
 from __future__ import annotations
 
@@ -64,14 +66,37 @@ def open_log(path: str | Path) -> LogFile:
         conn.close()  # e.g. the -shm cannot be made: read it as a frozen file
         immutable = True
         conn = _connect(path, immutable)
-        _check_tables(conn, path)
+        _check_frozen_tables(conn, path)
+    except NotALog:
+        if immutable and _unread_wal(path):  # a live log's copy: all of it still in the -wal
+            raise NotALog(_wal_note(path, everything=True)) from None
+        raise
     schema.ensure_views(conn)
-    notes = []
-    wal = path.with_name(path.name + "-wal")
-    if immutable and wal.exists() and wal.stat().st_size > 0:
-        notes.append(f"{path} is on read-only media and its {wal.name} cannot be read there: "
-                     "the latest events may be missing; copy both files to a writable folder")
+    notes = [_wal_note(path, everything=False)] if immutable and _unread_wal(path) else []
     return LogFile(path, conn, immutable, notes)
+
+
+def _check_frozen_tables(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        _check_tables(conn, path)
+    except NotALog:
+        if _unread_wal(path):
+            raise NotALog(_wal_note(path, everything=True)) from None
+        raise
+
+
+def _unread_wal(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    return wal.exists() and wal.stat().st_size > 0
+
+
+def _wal_note(path: Path, everything: bool) -> str:
+    """The -wal note: what a log read as a frozen file misses, and what to do."""
+    wal = path.with_name(path.name + "-wal").name
+    missing = ("everything it holds is still in its " + wal + " (a copy of a log a runner was "
+               "writing), which cannot be read there" if everything else
+               f"its {wal} cannot be read there: the latest events may be missing")
+    return f"{path} is on read-only media and {missing}; copy both files to a writable folder"
 
 
 def _connect(path: Path, immutable: bool) -> sqlite3.Connection:
@@ -174,11 +199,16 @@ def session_key(conn: sqlite3.Connection, session: str) -> int:
 
 
 def decode(data: Any) -> Payload:
+    """A stored `data` value back as written: bytes, or JSON values (exact-mark text, see
+    `fastjson`, read by the standard library; a placeholder as its `$unrecorded` dict)."""
     if data is None or isinstance(data, bytes):
         return data
     if '"$b64"' not in data:  # the common case: no bytes inside, parse at full speed
         return fastjson.loads(data)
-    return json.loads(data, object_hook=_unwrap_bytes)
+    try:
+        return json.loads(data, object_hook=_unwrap_bytes)
+    except RecursionError as e:
+        raise ValueError(f"nested too deeply to read ({e})") from None
 
 
 def _unwrap_bytes(obj: dict[str, Any]) -> Any:
@@ -187,15 +217,32 @@ def _unwrap_bytes(obj: dict[str, Any]) -> Any:
     return obj
 
 
+UNRECORDED = "$unrecorded"  # the key of the placeholder for data that could not be stored
+
+
 def encode(data: Payload | bytearray) -> bytes | bytearray | str | None:
     """Bytes stay bytes (a BLOB); anything else becomes JSON text, nested bytes as $b64.
+    Never raises: see `encode_checked`."""
+    return encode_checked(data)[0]
+
+
+def encode_checked(data: Payload | bytearray) -> tuple[bytes | bytearray | str | None, str | None]:
+    """`data` as stored, and None; or, where no encoding can hold it, a placeholder
+    `{"$unrecorded": why, "type": ...}` and why.
 
     orjson where installed (`fastjson`): encoding sits on the writer's path and orjson is ten
-    times faster than `json`.
+    times faster than `json`. What orjson cannot hold exactly (lone surrogates, integers
+    beyond 64 bits, nesting deeper than 255, NaN) is written losslessly by the standard
+    library (`fastjson.exact`); a placeholder only where that fails too (deeper than the
+    interpreter's recursion limit, a cycle).
     """
     if data is None or isinstance(data, (bytes, bytearray)):
-        return data
-    return fastjson.dumps(data, _wrap_bytes)
+        return data, None
+    try:
+        return fastjson.dumps(data, _wrap_bytes), None
+    except Exception as e:
+        why = f"{type(e).__name__}: {e}"[:500]
+        return fastjson.dumps({UNRECORDED: why, "type": type(data).__name__}), why
 
 
 def _wrap_bytes(obj: Any) -> Any:

@@ -1,7 +1,7 @@
 """Offline replay: rebuild every machine from recorded inputs and observations, and check the
 transitions it produces against the recorded ones.
 
-Nothing is executed and nothing is written: it reads a log or a transcript and drives fresh
+It must never execute or write anything: it reads a log or a transcript and drives fresh
 machines through `machines.registry.Machines.consume`, exactly as the runner does.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from machines.base import Transitioned, TriggerRejected
 from machines.registry import Machines
+from transcripts.completeness import partial_reasons
 from transcripts.events import INPUT, OBSERVATION, REJECTED, TRANSITION, Event
 from transcripts.reader import Recorded, Row, count, rows
 
@@ -40,13 +41,14 @@ class ReplayReport:
     moves: int
     divergence: Divergence | None
     timelines: dict[str, list[tuple[str | None, str | None]]] = field(default_factory=dict)
+    partial: list[str] = field(default_factory=list)  # why the log is not the whole session
 
     def as_dict(self) -> dict[str, Any]:
         d = self.divergence
         return {"ok": self.ok, "events": self.events, "fed": self.fed, "moves": self.moves,
                 "divergence": None if d is None else
                 {"seq": d.seq, "expected": d.expected, "got": d.got},
-                "timelines": self.timelines}
+                "timelines": self.timelines, "partial": self.partial}
 
 
 def _move(t: Transitioned | TriggerRejected) -> Move:
@@ -153,4 +155,5 @@ def replay_session(conn: sqlite3.Connection, session: str) -> ReplayReport:
     report = replay_rows(rows(conn, session, FED + MOVES, data_of=FED),
                          truncated=row is not None and row[0] is None)
     report.events = count(conn, session)
+    report.partial = partial_reasons(conn, session)
     return report

@@ -5,7 +5,8 @@ than 30 days go (`KRUNNER_LOG_MAX_AGE`: seconds or 90d, 12h; 0 keeps them), and 
 events take more than 1 GiB (`KRUNNER_LOG_MAX_SIZE`: bytes or 512M, 2G; 0: no bound) the
 oldest go until they take 90 % of it. Freed pages are reused, so the file stops growing.
 Each deletion is noted in the `pruned` table (session, before, how many, when), so a tool
-can tell a session that was cut at its start from one that began so.
+can tell a session that was cut at its start from one that began so. The running session
+is never pruned (the writer passes its key): its log must stay whole for replay.
 """
 
 from __future__ import annotations
@@ -50,13 +51,14 @@ def used_bytes(conn: sqlite3.Connection) -> int:
     return int((pages - free) * conn.execute("PRAGMA page_size").fetchone()[0])
 
 
-def prune_before(conn: sqlite3.Connection, before: float) -> int:
-    """Delete the events recorded before `before` (epoch seconds), and the sessions that
-    ended before it and kept no event; the number of events deleted."""
+def prune_before(conn: sqlite3.Connection, before: float, keep_session: int = 0) -> int:
+    """Delete the events recorded before `before` (epoch seconds), but none of the session
+    whose key is `keep_session`, and the sessions that ended before it and kept no event;
+    the number of events deleted."""
     deleted = 0
     while True:
-        n = _delete(conn, "SELECT seq FROM events WHERE wall < ? LIMIT ?", (before, CHUNK),
-                    before)
+        n = _delete(conn, "SELECT seq FROM events WHERE wall < ? AND session != ? LIMIT ?",
+                    (before, keep_session, CHUNK), before)
         deleted += n
         if n < CHUNK:
             break
@@ -66,34 +68,43 @@ def prune_before(conn: sqlite3.Connection, before: float) -> int:
     return deleted
 
 
-def shrink_to(conn: sqlite3.Connection, max_bytes: int) -> int:
-    """Delete the oldest events until they take at most 90 % of `max_bytes`."""
+def shrink_to(conn: sqlite3.Connection, max_bytes: int, keep_session: int = 0) -> int:
+    """Delete the oldest events until they take at most 90 % of `max_bytes`; none of the
+    session whose key is `keep_session` (the running one: its log must stay whole), so the
+    bound may stay exceeded while that session alone exceeds it."""
     deleted = 0
     while (used := used_bytes(conn)) > 0.9 * max_bytes:
         total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
         # as many of the oldest as the excess is a share of the whole (events are alike
         # enough on average), at most a chunk at a time
         n = min(CHUNK, max(1, int(total * (used - 0.9 * max_bytes) / used) + 1))
-        row = conn.execute("SELECT wall FROM events ORDER BY seq LIMIT 1 OFFSET ?",
-                           (n - 1,)).fetchone()
+        row = conn.execute("SELECT wall FROM events WHERE session != ? ORDER BY seq "
+                           "LIMIT 1 OFFSET ?", (keep_session, n - 1)).fetchone()
         if row is None:
-            break
-        gone = _delete(conn, "SELECT seq FROM events ORDER BY seq LIMIT ?", (n,), row[0])
+            row = conn.execute("SELECT max(wall) FROM events WHERE session != ?",
+                               (keep_session,)).fetchone()
+            if row is None or row[0] is None:
+                break  # only the running session is left
+        gone = _delete(conn, "SELECT seq FROM events WHERE session != ? ORDER BY seq LIMIT ?",
+                       (keep_session, n), row[0])
         deleted += gone
         if gone == 0:
             break
     return deleted
 
 
-def enforce(conn: sqlite3.Connection, rule: Retention, now: float) -> int:
-    """Apply the bound; cheap when there is nothing to do (one row and three pragmas)."""
+def enforce(conn: sqlite3.Connection, rule: Retention, now: float,
+            keep_session: int = 0) -> int:
+    """Apply the bound to every session but `keep_session` (the writer's own, running);
+    cheap when there is nothing to do (one row and three pragmas)."""
     deleted = 0
     if rule.max_age_s:
-        first = conn.execute("SELECT wall FROM events ORDER BY seq LIMIT 1").fetchone()
+        first = conn.execute("SELECT wall FROM events WHERE session != ? ORDER BY seq LIMIT 1",
+                             (keep_session,)).fetchone()
         if first is not None and first[0] < now - rule.max_age_s:
-            deleted += prune_before(conn, now - rule.max_age_s)
+            deleted += prune_before(conn, now - rule.max_age_s, keep_session)
     if rule.max_bytes and used_bytes(conn) > rule.max_bytes:
-        deleted += shrink_to(conn, rule.max_bytes)
+        deleted += shrink_to(conn, rule.max_bytes, keep_session)
     return deleted
 
 

@@ -1,8 +1,10 @@
 """The log's tables, indexes and views (one schema, in one place).
 
-The writer creates all of it in the file. Readers open logs read-only (perhaps written by an
-older runner, perhaps on read-only media), so `ensure_views` adds any view the file lacks as a
-TEMP view of the reader's own connection: the tools can always rely on every view below.
+The writer creates all of it in the file, and adds to an older file the columns it lacks
+(`migrate`). Readers must never change a log: they open it read-only (perhaps written by an
+older runner, perhaps on read-only media), so `ensure_views` adds any view the file lacks as
+a TEMP view of the reader's own connection: the tools can always rely on every view below,
+and on `session_gaps` (each session's gap counts, 0 for a file older than them, and `clean`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     host TEXT,
     pid INTEGER,
     started_wall REAL NOT NULL,
-    ended_wall REAL
+    ended_wall REAL,
+    fingerprint TEXT  -- of the transcript exported at exit (older logs lack the column)
 );
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
@@ -93,9 +96,43 @@ FROM events e JOIN sessions s ON s.key = e.session WHERE kind = 'rejected'""",
 }
 
 
+# Added to `sessions` after its first version (`migrate` adds them to older files): what the
+# log misses of the session. A session is clean only if it ended and `gaps` is 0.
+GAP_COLUMNS = {
+    "gaps": "INTEGER NOT NULL DEFAULT 0",  # LogGap events recorded for the session
+    "lost_events": "INTEGER NOT NULL DEFAULT 0",  # events the log does not hold
+    "lost_bytes": "INTEGER NOT NULL DEFAULT 0",  # bytes of data (output bodies...) it lacks
+    "gap_reason": "TEXT",  # the latest gap's reason
+}
+
+
+def session_gaps_sql(columns: set[str]) -> str:
+    """The `session_gaps` view, over a sessions table with `columns` (an old file has none
+    of GAP_COLUMNS: it reads as no gap recorded, which is all such a file can say)."""
+    picks = ", ".join(name if name in columns else f"{'NULL' if name == 'gap_reason' else 0} "
+                      f"AS {name}" for name in GAP_COLUMNS)
+    gaps = "gaps" if "gaps" in columns else "0"
+    return (f"SELECT id AS session, started_wall, ended_wall, {picks}, "
+            f"(ended_wall IS NOT NULL AND {gaps} = 0) AS clean FROM sessions")
+
+
 def create(conn: sqlite3.Connection) -> None:
     conn.executescript(TABLES + INDEXES + "".join(
         f"CREATE VIEW IF NOT EXISTS {name} AS {sql};\n" for name, sql in VIEWS.items()))
+    migrate(conn)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns and views a file written by an older runner lacks (writers only)."""
+    have = _columns(conn, "sessions")
+    for name, declaration in GAP_COLUMNS.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE sessions ADD COLUMN {name} {declaration}")
+    conn.execute(f"CREATE VIEW IF NOT EXISTS session_gaps AS {session_gaps_sql(set(GAP_COLUMNS))}")
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
 def ensure_views(conn: sqlite3.Connection) -> None:
@@ -106,3 +143,6 @@ def ensure_views(conn: sqlite3.Connection) -> None:
     for name, sql in VIEWS.items():
         if name not in have:
             conn.execute(f"CREATE TEMP VIEW {name} AS {sql}")
+    if "session_gaps" not in have:
+        conn.execute("CREATE TEMP VIEW session_gaps AS "
+                     + session_gaps_sql(_columns(conn, "sessions")))

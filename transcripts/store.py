@@ -11,9 +11,19 @@ instead of queued. Inputs, transitions, rejections, observations and log lines a
 dropped or merged, so they may go past the limit.
 
 When a batch cannot be written (disk full, read-only file, locked database, or a file that
-could not even be opened at start) the writer keeps it, retries on the next tick, reports
-`degraded` through `on_degraded(reason)` and again with `None` once writing works, after
-which it records a `LogRecordingResumed` event.
+could not even be opened at start) the writer keeps it, retries it in ever smaller
+transactions (a nearly full disk still takes small ones), reports `degraded` through
+`on_degraded(reason)` and again with `None` once writing works, after which it records a
+`LogRecordingResumed` event. What waits is bounded (`transcripts.backlog`): past the bound
+output bodies go first, lifecycle events last, and a `LogGap` event takes their place.
+
+The log never goes silent: each event's data is encoded on its own, losslessly where any
+encoding can hold it, else as a placeholder with the reason (`reader.encode_checked`); a row
+SQLite refuses is stored escaped; any unexpected error is reported (stderr, a
+`LogWriterFailed` event) and the writer goes on. Whatever the log misses is a `LogGap` event
+and is counted on the session row (`gaps`, `lost_events`, `lost_bytes`, `gap_reason`), also
+what was still unwritten at `close`, so such a session never reads as clean. Other parts of
+the runner report their own losses with `record_gap`.
 
 Insert path, measured side by side by `python -m bench.eventlog` (`insert_path`): on the same
 schema and rows the stdlib `executemany` inserted 217,000 rows/s and sqlite-utils' `insert_all`
@@ -29,110 +39,38 @@ import sqlite3
 import sys
 import threading
 import time
+import traceback
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from transcripts import retention, schema
+from transcripts import logfile, retention
+from transcripts.backlog import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_EVENTS,
+    LOG_GAP,
+    LOG_WRITER_FAILED,
+    Backlog,
+    Row,
+    escaped,
+    gap_data,
+    gap_totals,
+    lost_in,
+)
 from transcripts.events import KERNEL, OBSERVATION, OUTPUT, Event
-from transcripts.reader import encode
+from transcripts.logfile import (
+    INSERT,
+    INSERT_SESSION,
+    connect_writable,
+    import_session,
+    prune,
+)
+from transcripts.reader import encode, encode_checked
 from transcripts.retention import Retention
 
-INSERT = ("INSERT INTO events (session, wall, mono, source, kind, name, from_state, to_state, "
-          "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-
-
-INSERT_SESSION = ("INSERT INTO sessions (id, kernel_id, language, runner_version, host, pid, "
-                  "started_wall, ended_wall) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-
-
-def connect_writable(path: Path) -> sqlite3.Connection:
-    """The log file opened for writing (made 0600, WAL, schema in place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-    os.chmod(path, 0o600)
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=100")
-        schema.create(conn)
-    except sqlite3.Error:
-        conn.close()
-        raise
-    for side in (path.with_name(path.name + s) for s in ("-wal", "-shm")):
-        if side.exists():
-            os.chmod(side, 0o600)
-    return conn
-
-
-# wall, mono, source, kind, name, from_state, to_state, data (encoded as `encode` does)
-StoredRow = tuple[float, float, str, str, str, str | None, str | None, object]
-
-
-def import_session(path: Path, session: dict[str, Any], rows: Iterable[StoredRow],
-                   chunk: int = 50_000) -> int:
-    """Write a recorded session (a transcript's) into a log as its own session, streaming,
-    `chunk` rows a commit (so the -wal file stays small); if `rows` raises (an altered file)
-    what was written of it is deleted again. The number of events written."""
-    conn = connect_writable(Path(path))
-    try:
-        conn.execute("PRAGMA busy_timeout=10000")
-        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session["id"],)).fetchone():
-            raise ValueError(f"session {session['id']} is already in {path}")
-        with _committed(conn):
-            key = conn.execute(INSERT_SESSION, [session.get(c) for c in SESSION_COLUMNS]
-                               ).lastrowid
-        written = 0
-        rows = iter(rows)
-        try:
-            while batch := list(islice(rows, chunk)):
-                with _committed(conn):
-                    conn.executemany(INSERT, ((key, *row) for row in batch))
-                written += len(batch)
-        except BaseException:
-            with _committed(conn):
-                conn.execute("DELETE FROM events WHERE session = ?", (key,))
-                conn.execute("DELETE FROM sessions WHERE key = ?", (key,))
-            raise
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-    return written
-
-
-@contextlib.contextmanager
-def _committed(conn: sqlite3.Connection) -> Iterator[None]:
-    """One explicit transaction on an autocommit connection."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 RETENTION_EVERY = 60.0  # seconds between two checks of the retention bound
-
-
-def prune(path: Path, before: float) -> int:
-    """Delete a log's events recorded before `before` (epoch seconds); how many."""
-    conn = connect_writable(Path(path))
-    try:
-        conn.execute("PRAGMA busy_timeout=10000")
-        deleted = retention.prune_before(conn, before)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-    return deleted
-
-
-SESSION_COLUMNS = ("id", "kernel_id", "language", "runner_version", "host", "pid",
-                   "started_wall", "ended_wall")
 
 
 @dataclass(slots=True)
@@ -142,6 +80,17 @@ class LogStats:
     merged: int = 0
     batches: int = 0
     failures: int = 0
+    dropped: int = 0  # events shed from a backlog that could not be written, or lost at exit
+    gaps: int = 0  # LogGap events recorded (record_gap, shedding, placeholders, failures)
+    writer_failures: int = 0  # unexpected errors the writer outlived
+
+
+PIECE_MIN = 1  # a transaction that fails is retried in quarters, down to one row
+DATA_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError,
+               sqlite3.ProgrammingError, UnicodeError, OverflowError, TypeError, ValueError)
+UPDATE_GAPS = ("UPDATE sessions SET gaps = gaps + ?, lost_events = lost_events + ?, "
+               "lost_bytes = lost_bytes + ?, gap_reason = COALESCE(?, gap_reason) WHERE key = ?")
+FAILURE_EVENTS = 20  # LogWriterFailed events recorded at most (then only counted)
 
 
 class EventLog:
@@ -150,19 +99,24 @@ class EventLog:
     def __init__(self, path: str | Path, *, batch_interval: float = 0.005,
                  batch_events: int = 2000, soft_limit: int = 50_000,
                  on_degraded: Callable[[str | None], None] | None = None,
-                 retention: Retention | None = None) -> None:
+                 retention: Retention | None = None, retention_every: float = RETENTION_EVERY,
+                 backlog_bytes: int = DEFAULT_MAX_BYTES,
+                 backlog_events: int = DEFAULT_MAX_EVENTS) -> None:
         self.path = Path(path)
         self.batch_interval = batch_interval
         self.batch_events = batch_events
         self.soft_limit = soft_limit
         self.on_degraded = on_degraded
         self.retention = retention  # None: keep everything (the runner passes its bound)
+        self.retention_every = retention_every  # seconds between two checks of the bound
         self._retention_due = 0.0  # monotonic time of the next check (the first: at once)
         self.session = ""
         self._key = 0
         self.stats = LogStats()
         self.degraded: str | None = None
         self._pending: list[Event] = []
+        self._backlog = Backlog(backlog_bytes, backlog_events)
+        self._gap_rows = 0  # LogGap rows on their way (the writer looks for them then)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._written = threading.Condition()
@@ -204,6 +158,7 @@ class EventLog:
             raise
         self._key = int(key or 0)
         self._conn = conn
+        logfile.keep_reserve(self.path)
         return conn
 
     def append(self, event: Event) -> None:
@@ -221,13 +176,29 @@ class EventLog:
         if wake:
             self._wake.set()
 
+    def record_gap(self, reason: str, lost: int = 0) -> None:
+        """Record that the log misses something (`lost` events, if known): said on stderr at
+        once, a `LogGap` event in order with the others, and counted on the session row
+        (`gaps`, `lost_events`, `gap_reason`), so the session never reads as clean.
+        Thread-safe and never blocks on I/O: any part of the runner may call it."""
+        print(f"krunner: EVENT LOG GAP: {reason}" + (f" ({lost} events lost)" if lost else ""),
+              file=sys.stderr, flush=True)
+        self._gap(reason, lost)
+
+    def _gap(self, reason: str, lost: int = 0, **more: object) -> None:
+        with self._lock:
+            self._gap_rows += 1
+        self.append(Event(KERNEL, OBSERVATION, LOG_GAP, gap_data(reason, lost, **more),
+                          wall=time.time(), mono=time.monotonic()))
+
     def flush(self, timeout: float | None = 10) -> bool:
-        """Block until everything appended so far is committed; False on timeout."""
+        """Block until everything appended so far is committed (or given up as lost); False
+        on timeout."""
         target = self.stats.appended - self.stats.merged
         deadline = None if timeout is None else time.monotonic() + timeout
         self._wake.set()
         with self._written:
-            while self.stats.written < target:
+            while self.stats.written + self.stats.dropped < target:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
@@ -239,7 +210,8 @@ class EventLog:
         """Flush, mark the session ended, stop the writer. Safe to call twice.
 
         A log that cannot be written gets one second, not `timeout`: shutting down the
-        runner matters more than the events it could not record anyway.
+        runner matters more than the events it could not record anyway. What is still
+        unwritten then is counted on the session row as a gap (see `_end_session`).
         """
         if self._thread is None:
             return
@@ -248,66 +220,253 @@ class EventLog:
         self._wake.set()
         self._thread.join(timeout)
         self._thread = None
-        if self._conn is None:
-            return
-        try:
-            self._conn.execute("BEGIN")
-            self._conn.execute("UPDATE sessions SET ended_wall = ? WHERE id = ?",
-                               (time.time(), self.session))
-            self._conn.execute("COMMIT")
-            # the main file alone now holds everything: a copy without its -wal is complete
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:
-            self._rollback()
-        self._conn.close()
+        self._end_session()
 
     def _run(self) -> None:
-        batch: list[Event] = []
+        """The writer thread: it never stops before `close`, whatever goes wrong."""
         while True:
-            self._wake.wait(self.batch_interval)
-            self._wake.clear()
-            with self._lock:
-                batch.extend(self._pending)
-                self._pending = []
-            if batch and self._write(batch):
-                batch = []
-            if (self.retention is not None and self._conn is not None
-                    and time.monotonic() >= self._retention_due):
-                self._enforce_retention()
-            if self._stop and not batch:
-                return
-            if self._stop and self.degraded:
-                return  # cannot write and told to stop: give up what is left
+            try:
+                if self._tick():
+                    return
+            except Exception as e:
+                self._failed_round(e)
 
-    def _enforce_retention(self) -> None:
-        self._retention_due = time.monotonic() + RETENTION_EVERY
-        try:
-            retention.enforce(self._conn, self.retention, time.time())  # type: ignore[arg-type]
-        except Exception as e:  # the writer thread must outlive any of it
-            self._rollback()  # a busy or full disk: the next check tries again
-            print(f"krunner: event log retention not applied: {e}", file=sys.stderr)
+    def _tick(self) -> bool:
+        """One round: take what was appended, write what can be; True once done for good."""
+        self._wake.wait(self.batch_interval)
+        self._wake.clear()
+        with self._lock:
+            taken, self._pending = self._pending, []
+        if taken:
+            self._backlog.add(self._rows(taken))
+        if self._backlog.rows:
+            self._write()
+        if (self.retention is not None and self._conn is not None
+                and time.monotonic() >= self._retention_due):
+            self._enforce_retention()
+        if not self._stop:
+            return False
+        if self.degraded is not None:
+            return True  # cannot write and told to stop: _end_session counts what is left
+        with self._lock:
+            return not self._backlog.rows and not self._pending
 
-    def _write(self, batch: list[Event]) -> bool:
+    def _rows(self, taken: list[Event]) -> list[Row]:
+        """Events as the INSERT takes them, data encoded one event at a time; data no
+        encoding can hold becomes a placeholder, followed by a LogGap row saying why; an
+        item that is not even an event is left out, as a writer failure."""
+        key, rows = self._key, []
+        add = rows.append
+        for e in taken:
+            try:
+                data = e.data
+                if data is not None and not isinstance(data, (bytes, bytearray)):
+                    data, problem = encode_checked(data)
+                    if problem is not None:
+                        add((key, e.wall, e.mono, e.source, e.kind, e.name, e.from_state,
+                             e.to_state, data))
+                        e = self._synthetic_gap(e, f"the data of the {e.kind} event {e.name!r} "
+                                                f"before this one could not be stored: {problem}")
+                        data = e.data
+                add((key, e.wall, e.mono, e.source, e.kind, e.name, e.from_state, e.to_state,
+                     data))
+            except Exception as error:
+                with self._written:
+                    self.stats.dropped += 1
+                self._writer_failed(error, 1)
+        return rows
+
+    def _synthetic_gap(self, at: Event, reason: str) -> Event:
+        """A LogGap event the writer adds itself (counted as appended, so flush balances)."""
+        with self._lock:
+            self.stats.appended += 1
+            self._gap_rows += 1
+        return Event(KERNEL, OBSERVATION, LOG_GAP, encode(gap_data(reason)),  # type: ignore[arg-type]
+                     wall=at.wall, mono=at.mono)
+
+    def _write(self) -> None:
+        """Write the backlog from its front, in one transaction when it can, else in ever
+        smaller pieces (a nearly full disk still takes small ones); order is never changed."""
         try:
             conn = self._open()  # sets the session key the rows need, the first time
-            rows = [(self._key, e.wall, e.mono, e.source, e.kind, e.name, e.from_state,
-                     e.to_state, encode(e.data)) for e in batch]
-            conn.execute("BEGIN")
-            conn.executemany(INSERT, rows)
-            conn.execute("COMMIT")
         except (OSError, sqlite3.Error) as e:
-            self._rollback()
-            self.stats.failures += 1
-            self._set_degraded(f"{type(e).__name__}: {e}")
-            time.sleep(min(0.5, self.batch_interval * 20))
-            return False
-        with self._written:
-            self.stats.written += len(batch)
-            self.stats.batches += 1
-            self._written.notify_all()
+            self._cannot_write(e)
+            return
+        rows = self._rekeyed()
+        done, piece = 0, len(rows)
+        while done < len(rows):
+            chunk = rows[done:done + piece]
+            try:
+                self._insert(conn, chunk)
+            except DATA_ERRORS as e:
+                self._rollback()
+                if piece > PIECE_MIN:
+                    piece = max(PIECE_MIN, piece // 4)
+                else:
+                    self._repair(rows, done, e)
+                continue
+            except (OSError, sqlite3.Error) as e:
+                self._rollback()
+                if piece > PIECE_MIN:
+                    piece = max(PIECE_MIN, piece // 4)
+                    continue
+                self._written_rows(done)
+                self._cannot_write(e)
+                return
+            done += len(chunk)
+            piece = min(piece * 2, len(rows))
+        self._written_rows(done)
         if self.degraded is not None:
             self._set_degraded(None)
-        return True
+
+    def _rekeyed(self) -> list[Row]:
+        rows, key = self._backlog.rows, self._key
+        if rows[0][0] != key or rows[-1][0] != key or self._gap_rows:
+            rows[:] = [r if r[0] == key else (key, *r[1:]) for r in rows]  # type: ignore[misc]
+        return rows
+
+    def _insert(self, conn: sqlite3.Connection, chunk: list[Row]) -> None:
+        conn.execute("BEGIN")
+        conn.executemany(INSERT, chunk)
+        if self._gap_rows:
+            gaps, lost, size, reason = gap_totals(chunk)
+            if gaps:
+                conn.execute(UPDATE_GAPS, (gaps, lost, size, reason, self._key))
+        conn.execute("COMMIT")
+
+    def _written_rows(self, n: int) -> None:
+        if n == 0:
+            return
+        done = self._backlog.written(n)
+        gaps = gap_totals(done)[0] if self._gap_rows else 0
+        with self._lock:
+            self._gap_rows -= gaps
+        with self._written:
+            self.stats.written += len(done)
+            self.stats.gaps += gaps
+            self.stats.batches += 1
+            self._written.notify_all()
+
+    def _repair(self, rows: list[Row], at: int, error: Exception) -> None:
+        """A row SQLite refuses on its own (text it cannot hold, a clock that is not a
+        number): stored with its text escaped and clocks made numbers, else dropped."""
+        row = rows[at]
+        fixed = escaped(row)
+        if fixed != row:
+            rows[at] = fixed
+            return
+        del rows[at]
+        with self._written:
+            self.stats.dropped += 1
+        self._gap(f"an event could not be stored: {type(error).__name__}: {error}", 1)
+
+    def _cannot_write(self, error: BaseException) -> None:
+        """Degraded: say so, bound what waits (shedding it records a gap), wait a little."""
+        self.stats.failures += 1
+        self._set_degraded(f"{type(error).__name__}: {error}")
+        if self._backlog.over():
+            reason = (f"the log could not be written ({self.degraded}) and what waited "
+                      "went past its bound")
+            shed = self._backlog.shed(reason, self._key, time.time(), time.monotonic())
+            with self._lock:
+                self.stats.appended += 1  # the gap row the shedding left
+                self._gap_rows += 1
+            with self._written:
+                self.stats.dropped += shed.events
+                self._written.notify_all()
+            print(f"krunner: EVENT LOG GAP: {reason}: {shed.events} events and {shed.bodies} "
+                  f"output bodies ({shed.bytes} bytes) dropped", file=sys.stderr, flush=True)
+        time.sleep(min(0.5, self.batch_interval * 20))
+
+    def _failed_round(self, error: Exception) -> None:
+        """Anything unexpected in a round: what was in hand is counted as lost, the failure
+        reported, and after a pause (it may repeat) the writer goes on."""
+        self._rollback()
+        rows = self._backlog.written(len(self._backlog.rows))
+        with self._lock:
+            self._gap_rows -= gap_totals(rows)[0]
+        with self._written:
+            self.stats.dropped += len(rows)
+            self._written.notify_all()
+        self._writer_failed(error, lost_in(rows)[0])
+        time.sleep(min(0.5, self.batch_interval * 20))
+
+    def _writer_failed(self, error: Exception, lost: int) -> None:
+        """Loud on stderr (the first time), a LogWriterFailed event and a gap (the first
+        FAILURE_EVENTS times; then only counted)."""
+        self.stats.failures += 1
+        self.stats.writer_failures += 1
+        what = f"{type(error).__name__}: {error}"
+        if self.stats.writer_failures == 1:
+            print(f"krunner: EVENT LOG WRITER FAILED ({lost} events lost; it goes on): {what}\n"
+                  f"{traceback.format_exc()}", file=sys.stderr, flush=True)
+        if self.stats.writer_failures <= FAILURE_EVENTS:
+            self.append(Event(KERNEL, OBSERVATION, LOG_WRITER_FAILED,
+                              {"error": what, "traceback": traceback.format_exc()},
+                              wall=time.time(), mono=time.monotonic()))
+            self._gap(f"the log writer failed: {what}", lost)
+
+    def _end_session(self) -> None:
+        """Mark the session ended; what could not be written is counted as one more gap, so
+        a session that lost events never reads as clean. On a full disk the reserve file is
+        given up to make room for this last write; if even that fails, the row keeps no end
+        (readers call it unfinished) and stderr says how much was lost."""
+        with self._lock:
+            taken, self._pending = self._pending, []
+        self._backlog.add(self._rows(taken))
+        if self._backlog.rows and self.degraded is None:
+            self._write()  # one last try (the writer may have stopped with rows in hand)
+        rows = self._backlog.written(len(self._backlog.rows))
+        lost, size, first, last = lost_in(rows)
+        reason = (f"{lost} events could not be written before the runner stopped "
+                  f"({self.degraded})")
+        gap = gap_data(reason, lost, size, first, last) if rows else None
+        ended = self._mark_ended(gap, gap_totals(rows)[0] + bool(rows))
+        if rows:
+            print(f"krunner: EVENT LOG GAP: {reason}; the session is "
+                  + ("marked with it" if ended else "NOT marked ended: it will read as "
+                     "unfinished"), file=sys.stderr, flush=True)
+        if ended and self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                # the main file alone now holds everything: a copy without its -wal is complete
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        logfile.release_reserve(self.path)
+
+    def _mark_ended(self, gap: dict[str, Any] | None, gaps: int) -> bool:
+        """The session row's end (and the exit gap's row and counts); False if not written."""
+        for attempt in range(2):
+            try:
+                conn = self._open()
+                conn.execute("BEGIN")
+                if gap is not None:
+                    conn.execute(INSERT, (self._key, time.time(), time.monotonic(), KERNEL,
+                                          OBSERVATION, LOG_GAP, None, None, encode(gap)))
+                    conn.execute(UPDATE_GAPS, (gaps, gap["lost_events"], gap["lost_bytes"],
+                                               gap["reason"], self._key))
+                conn.execute("UPDATE sessions SET ended_wall = ? WHERE key = ?",
+                             (time.time(), self._key))
+                conn.execute("COMMIT")
+                return True
+            except (OSError, sqlite3.Error) as e:
+                self._rollback()
+                if attempt == 0:
+                    logfile.release_reserve(self.path)  # the disk may be full: make room, try again
+                else:
+                    print(f"krunner: EVENT LOG: the session's end could not be written: "
+                          f"{type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        return False
+
+    def _enforce_retention(self) -> None:
+        self._retention_due = time.monotonic() + self.retention_every
+        try:
+            retention.enforce(self._conn, self.retention, time.time(),  # type: ignore[arg-type]
+                              keep_session=self._key)
+        except Exception as e:
+            self._rollback()  # a busy or full disk: the next check tries again
+            print(f"krunner: event log retention not applied: {e}", file=sys.stderr)
 
     def _rollback(self) -> None:
         if self._conn is not None:
@@ -318,6 +477,7 @@ class EventLog:
         was = self.degraded
         self.degraded = reason
         if reason is None:
+            logfile.keep_reserve(self.path)
             resumed = Event(KERNEL, OBSERVATION, "LogRecordingResumed", {"after": was},
                             wall=time.time(), mono=time.monotonic())
             self.append(resumed)
@@ -339,3 +499,4 @@ def _merge_into(pending: list[Event], event: Event) -> None:
         pending[-1] = Event(last.source, last.kind, last.name,
                             bytearray(last.data) + event.data,  # type: ignore[arg-type]
                             last.from_state, last.to_state, last.wall, last.mono)
+__all__ = ["INSERT", "EventLog", "LogStats", "connect_writable", "import_session", "prune"]

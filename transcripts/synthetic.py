@@ -1,5 +1,6 @@
 """Sessions made up for tests and benchmarks, recorded the way the runner records them: each
-event, then the machine moves it caused, every move stamped with its cause's clocks."""
+event, then the machine moves it caused, every move stamped with its cause's clocks. It must
+never read a clock itself: the made-up events carry their own."""
 
 from __future__ import annotations
 

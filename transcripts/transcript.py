@@ -1,12 +1,19 @@
 """Portable transcripts: one session as JSON Lines that cannot be altered unseen.
 
 Line 1 is a header (format, version, the session's row), then one event a line, then a
-closing line with the number of events. Every line ends with `"h"`, a hash chained over the
+closing line with the number of events, and when the session is not whole, `"partial"`: why
+(it never ended, its writer recorded gaps, retention pruned some of it, or the export
+stopped at its deadline). Every line ends with `"h"`, a hash chained over the
 line's own text and the previous line's hash (BLAKE2b, 128 bits), so a changed, reordered,
 renumbered, inserted or removed line, a changed header (its format version too) and a file
 cut at a line boundary are all detected, and the first bad line is named. (A chain detects
 edits; someone who recomputes every hash can forge one, which the fingerprint, the last
-line's hash printed by `export`, shows when compared with the one sent along.)
+line's hash printed by `export`, shows when compared with the one sent along or kept in the
+log's session row; and a closing line signed with the operator's key: see `seal`.) Values no
+runner records (times that are not finite or past the year 9999, missing fields) are refused
+as altered, so no reader downstream meets them.
+
+A line is never used before its hash is checked.
 
 Bytes are text where they are UTF-8 (`{"$utf8": ...}`, so frames can be read as they are)
 and base64 otherwise (`{"$b64": ...}`). Reading streams: one line at a time, any size.
@@ -19,18 +26,23 @@ import hashlib
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from transcripts import fastjson, store
-from transcripts.events import Event
-from transcripts.reader import Recorded, Row, encode, events, session_header
+from transcripts import fastjson, plausible, seal, store
+from transcripts.completeness import GAP_EVENT, GAPS_SAID, partial_reasons
+from transcripts.events import KERNEL, OBSERVATION, Event
+from transcripts.reader import Recorded, Row, count, encode, events, session_header
 
 FORMAT = "krunner-transcript"
 VERSION = 2
 SUFFIX = len(',"h":"') + 32 + len('"}')
+BOM = b"\xef\xbb\xbf"
+DEADLINE_EVERY = 1024  # events written between two looks at the clock
+NOT_ENDED = "the session never ended"
 
 
 class TranscriptAltered(ValueError):
@@ -50,26 +62,62 @@ class _Writer:
         self.out, self.prev = out, b""
 
     def line(self, obj: dict[str, Any]) -> None:
-        body = fastjson.dumpb(obj)[:-1]
+        self._body(fastjson.dumpb(obj)[:-1])
+
+    def close(self, events: int, partial: list[str], key: bytes | None) -> None:
+        """The closing line: the count, why the session is partial, the key's signature."""
+        closing: dict[str, Any] = {"end": True, "events": events}
+        if partial:
+            closing["partial"] = partial
+        body = fastjson.dumpb(closing)[:-1]
+        if key is not None:
+            body += seal.SIG_FIELD + fastjson.dumpb(seal.signature(key, self.prev, body))
+        self._body(body)
+
+    def _body(self, body: bytes) -> None:
         self.prev = _chained(self.prev, body)
         self.out.write(body + b',"h":"' + self.prev + b'"}\n')
 
 
-def export(conn: sqlite3.Connection, session: str, out: Path | str) -> int:
-    """Write one session to `out` (mode 0600; "-": stdout); the number of events written."""
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """What `export` wrote: how many events, the fingerprint, why the session is partial."""
+
+    events: int
+    fingerprint: str
+    partial: list[str] = field(default_factory=list)
+    signed: bool = False
+    complete: bool = True  # False: the export stopped at its deadline (said in `partial`)
+
+
+def export(conn: sqlite3.Connection, session: str, out: Path | str, *,
+           key: bytes | None = None, expired: Callable[[], bool] | None = None) -> Exported:
+    """Write one session to `out` (mode 0600; "-": stdout), signed when given a `key`.
+
+    `expired` is asked every `DEADLINE_EVERY` events whether the caller's deadline has
+    passed (this module never reads a clock); once it has, the export stops writing events
+    and closes the file at once, saying in its closing line how many were left out.
+    """
     header = session_header(conn, session)
+    partial = partial_reasons(conn, session)
     with _open_private(out) as f:
         w = _Writer(f)
         w.line({"format": FORMAT, "version": VERSION, "session": header})
-        count = 0
+        written, cut = 0, False
         for rec in events(conn, session):
+            if expired is not None and written % DEADLINE_EVERY == 0 and expired():
+                cut = True
+                break
             e = rec.event
             w.line({"seq": rec.seq, "wall": e.wall, "mono": e.mono, "source": e.source,
                     "kind": e.kind, "name": e.name, "from": e.from_state, "to": e.to_state,
                     "data": _portable(e.data)})
-            count += 1
-        w.line({"end": True, "events": count})
-    return count
+            written += 1
+        if cut:
+            partial = [*partial, f"the export stopped at its deadline after {written} of "
+                                 f"{count(conn, session)} events"]
+        w.close(written, partial, key)
+    return Exported(written, w.prev.decode(), partial, key is not None, not cut)
 
 
 def fingerprint(path: Path) -> str:
@@ -123,7 +171,8 @@ def _from_portable(value: Any) -> Any:
 
 class TranscriptReader:
     """A transcript read line by line, each line checked before it is used; the header is
-    read (and checked) at once. Iterating raises TranscriptAltered at the first bad line."""
+    read (and checked) at once. Iterating raises TranscriptAltered at the first bad line.
+    Once read to the end: `events`, `fingerprint`, `partial` and `sig` (None: unsigned)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -131,11 +180,22 @@ class TranscriptReader:
             raise FileNotFoundError(f"no transcript at {self.path}")
         self.events = 0
         self.fingerprint = ""
+        self.partial: list[str] = []
+        self.sig: Any = None
+        self._signed = (b"", b"")  # the hash before the closing line, the closing line's text
         with self.path.open("rb") as f:
             first = f.readline()
+        self.header: dict[str, Any] = self._head(first)
+
+    def _head(self, first: bytes) -> dict[str, Any]:
+        if first.startswith(BOM) and _parses(first[len(BOM):]):
+            raise TranscriptAltered(self.path, 1, "starts with a byte order mark, which export "
+                                    "never writes (an editor saved the file)")
         try:
             head = fastjson.loads(first)
         except ValueError:
+            if f'"format":"{FORMAT}"'.encode() in first:
+                raise TranscriptAltered(self.path, 1, "is not valid JSON") from None
             raise ValueError(f"{self.path} is not a krunner transcript") from None
         if not isinstance(head, dict) or head.get("format") != FORMAT:
             raise ValueError(f"{self.path} is not a krunner transcript")
@@ -143,7 +203,10 @@ class TranscriptReader:
             raise TranscriptAltered(self.path, 1, f"has format version {head.get('version')!r}"
                                     f"; this krunner reads version {VERSION} (files of an "
                                     "older version carry no integrity check: export again)")
-        self.header: dict[str, Any] = head
+        why = plausible.session_problem(head.get("session"))
+        if why:
+            raise TranscriptAltered(self.path, 1, why)
+        return head
 
     def lines(self, kinds: frozenset[str] | None = None) -> Iterator[dict[str, Any]]:
         """The event lines, parsed, each after its hash checked out; with `kinds`, lines of
@@ -153,24 +216,61 @@ class TranscriptReader:
             for number, raw in enumerate(f, 1):
                 if ended:
                     raise TranscriptAltered(self.path, number, "follows the closing line")
-                prev = self._checked(raw, prev, number)
+                before, prev = prev, self._checked(raw, prev, number)
                 kind = _kind(raw) if kinds is not None and number > 1 else None
                 if kind is not None and kind not in kinds:  # type: ignore[operator]
                     continue
-                obj = fastjson.loads(raw)
+                obj = self._parsed(raw, number)
                 if number == 1:
                     continue
                 if "end" in obj:
                     ended = True
-                    if obj.get("events") != number - 2:
-                        raise TranscriptAltered(self.path, number, "counts a different "
-                                                "number of events than the file holds")
+                    self._closing(obj, number, before, raw)
                     continue
+                why = plausible.event_problem(obj)
+                if why:
+                    raise TranscriptAltered(self.path, number, why)
                 yield obj
         if not ended:
             raise TranscriptAltered(self.path, number + 1, "is missing: the file ends before "
                                     "its closing line (it was cut)")
         self.events, self.fingerprint = number - 2, prev.decode()
+
+    def _parsed(self, raw: bytes, number: int) -> dict[str, Any]:
+        try:
+            obj = fastjson.loads(raw)
+        except (ValueError, RecursionError):
+            raise TranscriptAltered(self.path, number, "is not valid JSON (or nests deeper "
+                                    "than a runner records)") from None
+        if not isinstance(obj, dict):
+            raise TranscriptAltered(self.path, number, "is not a JSON object")
+        return obj
+
+    def _closing(self, obj: dict[str, Any], number: int, before: bytes, raw: bytes) -> None:
+        if obj.get("events") != number - 2:
+            raise TranscriptAltered(self.path, number, "counts a different number of events "
+                                    "than the file holds")
+        partial = obj.get("partial", [])
+        if not isinstance(partial, list) or not all(isinstance(p, str) for p in partial):
+            raise TranscriptAltered(self.path, number, "says why the session is partial in a "
+                                    "form export never writes")
+        self.partial, self.sig = partial, obj.get("sig")
+        self._signed = (before, raw.rstrip(b"\n")[:-SUFFIX])
+
+    def partial_reasons(self) -> list[str]:
+        """Why the file does not hold the whole session (after reading it to the end); a
+        file exported before the closing line said so still shows a session never ended."""
+        reasons = list(self.partial)
+        session = self.header["session"]
+        if session.get("ended_wall") is None and not any(r.startswith(NOT_ENDED)
+                                                          for r in reasons):
+            reasons.insert(0, f"{NOT_ENDED} (it had not ended when it was exported: its runner "
+                              "was still running, or had been killed)")
+        return reasons
+
+    def signature_problem(self, key: bytes) -> str | None:
+        """None when `key` signed this file (after reading it to the end); else why not."""
+        return seal.check(key, self.sig, *self._signed)
 
     def _checked(self, raw: bytes, prev: bytes, number: int) -> bytes:
         line = raw.rstrip(b"\n")
@@ -209,6 +309,14 @@ def _kind(raw: bytes) -> str | None:
     return raw[at + 9:raw.index(b'"', at + 9)].decode()
 
 
+def _parses(text: bytes) -> bool:
+    try:
+        fastjson.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def load(path: Path) -> tuple[dict[str, Any], list[Recorded]]:
     """The header and every event of a transcript file (held in memory: small files)."""
     reader = TranscriptReader(path)
@@ -224,10 +332,30 @@ def verify(path: Path) -> TranscriptReader:
 
 
 def import_into(path: Path, log_path: Path) -> str:
+    """Load a transcript into a log file as its own session; the session id (see
+    `import_transcript`)."""
+    return import_transcript(path, log_path)[0]
+
+
+def import_transcript(path: Path, log_path: Path) -> tuple[str, list[str]]:
     """Load a transcript into a log file as its own session, through the log's writer,
-    streaming, committed in chunks; an altered file leaves nothing behind. The session id."""
+    streaming, committed in chunks; an altered file leaves nothing behind. The session id,
+    and why the transcript is not the whole session. What the log could not otherwise tell
+    (events pruned, an export cut at its deadline) becomes one `LogGap` event at the end, so
+    the imported session never reads as whole."""
     reader = TranscriptReader(path)
-    rows = ((d["wall"], d["mono"], d["source"], d["kind"], d["name"], d["from"], d["to"],
-             encode(_from_portable(d["data"]))) for d in reader.lines())
-    store.import_session(log_path, reader.header["session"], rows)
-    return str(reader.header["session"]["id"])
+    store.import_session(log_path, reader.header["session"], _stored_rows(reader))
+    return str(reader.header["session"]["id"]), reader.partial_reasons()
+
+
+def _stored_rows(reader: TranscriptReader) -> Iterator[store.StoredRow]:
+    wall = mono = 0.0
+    for d in reader.lines():
+        wall, mono = d["wall"], d["mono"]
+        yield (wall, mono, d["source"], d["kind"], d["name"], d["from"], d["to"],
+               encode(_from_portable(d["data"])))
+    unsaid = [r for r in reader.partial if not r.startswith((NOT_ENDED, GAPS_SAID))]
+    if unsaid:
+        gap = {"reason": "imported from a partial transcript: " + "; ".join(unsaid),
+               "lost_events": 0, "lost_bytes": 0, "from_wall": None, "to_wall": None}
+        yield wall, mono, KERNEL, OBSERVATION, GAP_EVENT, None, None, encode(gap)

@@ -53,7 +53,7 @@ def record(name: str, play: Callable[[Path], RunnerProcess], folder: Path) -> in
         if session is None:
             raise RuntimeError(f"{name}: the log holds no session")
         partial = transcript_path(name).with_suffix(".partial")
-        count = export(conn, session, partial)
+        count = export(conn, session, partial).events
         partial.replace(transcript_path(name))
         return count
     finally:

@@ -56,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--until", default=None, help="a time (ISO 8601) or an age: 10m, 2h, 1d")
     e.add_argument("-n", "--limit", type=int, default=200, help="rows shown (0: all)")
     e.add_argument("--full", action="store_true", help="whole payloads, not cut to a line")
+    e.add_argument("--raw", action="store_true",
+                   help="payloads as written, escape sequences and all (by default control "
+                        "characters are shown escaped, so output cannot drive your terminal)")
     e.add_argument("-f", "--follow", action="store_true",
                    help="keep printing events as a live runner writes them (Ctrl-C ends)")
     h = sub.add_parser("health", parents=[common],
@@ -63,6 +66,8 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--model", default=None, help="one model service (default: all)")
     h.add_argument("--probes", default="20",
                    help="how many of the last probes to list, or 'all' (default 20)")
+    h.add_argument("--transitions", default="20",
+                   help="how many of the last transitions to list, or 'all' (default 20)")
     h.add_argument("--picture", action="append", default=[], metavar="FILE",
                    help="also draw the history to FILE (.svg or .png; repeatable)")
     return p
@@ -121,7 +126,7 @@ def _events(logs: list[LogFile], args: argparse.Namespace) -> int:
     f = ev.Filter(args.source, args.kind, ev.parse_time(args.since, args.utc),
                   ev.parse_time(args.until, args.utc))
     shown = ev.Shown(len(refs) > 1 or len(logs) > 1 or (args.follow and not args.session),
-                     None if args.full else render.terminal_width(), args.utc)
+                     None if args.full else render.terminal_width(), args.utc, args.raw)
     if not args.follow or args.since:  # following starts now, unless told to start earlier
         ev.show(refs, f, max(args.limit, 0), args.format, shown)
     if args.follow:
@@ -132,8 +137,8 @@ def _events(logs: list[LogFile], args: argparse.Namespace) -> int:
 
 def _health(logs: list[LogFile], args: argparse.Namespace) -> int:
     refs = logset.choose_sessions(logs, args.session)
-    last = None if args.probes == "all" else int(args.probes)
-    found = health.summaries(refs, args.model, last)
+    found = health.summaries(refs, args.model, _count_arg(args.probes, "--probes"),
+                             _count_arg(args.transitions, "--transitions"))
     for path in args.picture:
         picture.save(found, refs, Path(path), args.utc)
         print(f"picture of {len(found)} model(s) written to {path}", file=sys.stderr)
@@ -147,6 +152,15 @@ def _health(logs: list[LogFile], args: argparse.Namespace) -> int:
     else:
         _emit([health_text.as_json(s, args.utc) for s in found], args, times=False)
     return 0
+
+
+def _count_arg(value: str, flag: str) -> int | None:
+    """A count flag: a number of rows, or 'all' (None)."""
+    if value == "all":
+        return None
+    if not value.isdigit():
+        raise ValueError(f"{flag} takes a number or 'all', not {value!r}")
+    return int(value)
 
 
 def _chosen(logs: list[LogFile], args: argparse.Namespace) -> list[logset.SessionRef]:

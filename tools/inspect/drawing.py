@@ -4,8 +4,8 @@ Pillow, so both files show exactly the same picture."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 
 @dataclass(frozen=True, slots=True)

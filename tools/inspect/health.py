@@ -1,4 +1,4 @@
-"""`inspect health`: each model service's health history summed up, computed in SQLite.
+"""`inspect health`: each model service's health history summed up, in one pass over its moves.
 
 Definitions (as operators read them; README "Model health"):
 - a verdict is a move of the health machine to any state but `undetermined` or `stopped`;
@@ -9,18 +9,29 @@ Definitions (as operators read them; README "Model health"):
   states; the mean time to recover (MTTR) is the mean length of the stretches that ended
   `healthy`; the longest unhealthy stretch counts those still open at the end too.
 States are read from the recorded moves, never assumed, so new states count as they should.
+
+Linear by construction: SQLite hands over the model's moves once (the `transitions_by_source`
+index) and the figures are summed in one walk over them; probes and failures are counted in
+their own partial indexes. Nothing searches the moves per move, so a model that flapped
+20,000 times costs 20,000 steps, not 20,000 squared. What is printed is bounded: the last
+`last_moves` transitions and `last_probes` probes (None: all).
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tools.logs import SessionRef
-from transcripts.reader import query, session_key
+from transcripts.reader import session_key
 from transcripts.schema import FAILURE_FILTER, PROBE_FILTER, PROBE_LATENCY
 
-UP, NEUTRAL = "'healthy'", "'undetermined', 'new', 'stopped'"
+UP = "healthy"
+NEUTRAL = frozenset({"undetermined", "new", "stopped"})
 
 MODELS_SQL = """
 WITH RECURSIVE m(source) AS (
@@ -33,45 +44,28 @@ WITH RECURSIVE m(source) AS (
 SELECT source FROM m WHERE source IS NOT NULL
 """
 
-SUMMARY_SQL = f"""
-WITH t AS (SELECT seq, wall, from_state, to_state, held_s FROM health_transitions
-           WHERE session_key = :key AND source = :source),
-v AS (SELECT * FROM t WHERE seq >= (SELECT min(seq) FROM t
-                                     WHERE to_state NOT IN ({NEUTRAL}))),
-g AS (SELECT *, to_state NOT IN ({UP}, {NEUTRAL}) AS down,
-             SUM(to_state IN ({UP}, {NEUTRAL})) OVER (ORDER BY seq) AS grp FROM v),
-stretch AS (SELECT grp, sum(held_s) AS length_s,
-                   (SELECT n.to_state FROM g n WHERE n.grp = g.grp + 1
-                    ORDER BY n.seq LIMIT 1) AS ended_in
-            FROM g WHERE down GROUP BY grp)
-SELECT (SELECT min(wall) FROM v) AS first_verdict,
-       (SELECT max(CASE WHEN to_state = 'stopped' THEN wall ELSE wall + held_s END)
-        FROM t) AS until,
-       (SELECT round(100.0 * total(CASE WHEN to_state = {UP} THEN held_s END)
-               / nullif(total(CASE WHEN to_state <> 'stopped' THEN held_s END), 0), 3)
-        FROM v) AS uptime_pct,
-       (SELECT count(*) FROM t WHERE from_state = {UP}
-                                 AND to_state NOT IN ({UP}, {NEUTRAL})) AS flaps,
-       (SELECT round(avg(length_s), 3) FROM stretch WHERE ended_in = {UP}) AS mttr_s,
-       (SELECT round(max(length_s), 3) FROM stretch) AS longest_unhealthy_s,
-       (SELECT count(*) FROM stretch WHERE ended_in = {UP}) AS recoveries
+_REASON = ("CASE WHEN typeof(data) = 'text' AND json_valid(data) "
+           "THEN json_extract(data, '$.reason') END")
+
+MOVES_SQL = """
+SELECT seq, wall, from_state, to_state, name FROM events
+WHERE session = :key AND source = :source AND kind = 'transition' ORDER BY seq
 """
 
-STATES_SQL = """
-SELECT to_state AS state, round(total(held_s), 3) AS seconds, count(*) AS entered
-FROM health_transitions WHERE session_key = :key AND source = :source
-GROUP BY to_state ORDER BY min(seq)
+REASONS_SQL = f"""
+SELECT seq, {_REASON} FROM events
+WHERE session = :key AND source = :source AND kind = 'transition'
+  AND seq BETWEEN :since AND :until
 """
 
-TRANSITIONS_SQL = """
-SELECT seq, wall, from_state, to_state, trigger, reason, round(held_s, 3) AS held_s
-FROM health_transitions WHERE session_key = :key AND source = :source ORDER BY seq
+END_SQL = """
+SELECT coalesce((SELECT ended_wall FROM sessions WHERE key = :key),
+                (SELECT wall FROM events WHERE session = :key ORDER BY seq DESC LIMIT 1))
 """
 
 PROBE_COUNTS_SQL = f"""
-SELECT count(*) AS probes, total(name = 'ProbeFailed') AS failed,
-       count({PROBE_LATENCY}) AS timed
-FROM events WHERE session = :key AND source = :source AND {PROBE_FILTER}
+SELECT count(*), count({PROBE_LATENCY}) FROM events
+WHERE session = :key AND source = :source AND {PROBE_FILTER}
 """
 
 PERCENTILE_SQL = f"""
@@ -80,24 +74,27 @@ WHERE session = :key AND source = :source AND {PROBE_FILTER} AND {PROBE_LATENCY}
 ORDER BY {PROBE_LATENCY} LIMIT 1 OFFSET :offset
 """
 
-FAILURES_SQL = f"""
-SELECT CASE WHEN name = 'ProcessExited' THEN 'process exited'
-            WHEN cls IS NOT NULL THEN cls
+# Failed probes grouped by what they recorded first (few distinct values), then by class.
+PROBE_FAILURES_SQL = f"""
+SELECT CASE WHEN cls IS NOT NULL THEN cls
             WHEN reason LIKE 'timed out%' THEN 'timeout'
             WHEN reason LIKE 'status %' THEN substr(reason, 1, instr(reason || ',', ',') - 1)
             WHEN instr(reason, ':') > 0 THEN substr(reason, 1, instr(reason, ':') - 1)
             ELSE coalesce(reason, 'unknown') END AS class,
-       count(*) AS count, max(wall) AS last
-FROM (SELECT name, wall,
-             CASE WHEN json_valid(data) THEN json_extract(data, '$.class') END AS cls,
-             CASE WHEN json_valid(data) THEN json_extract(data, '$.reason') END AS reason
-      FROM events e WHERE session = :key AND source = :source AND {FAILURE_FILTER}
-        -- a process that exits after the model was stopped did what it was told
-        AND (name <> 'ProcessExited' OR coalesce(
-              (SELECT t.to_state FROM events t WHERE t.session = e.session
-                 AND t.source = e.source AND t.kind = 'transition' AND t.seq < e.seq
-               ORDER BY t.seq DESC LIMIT 1), '') <> 'stopped'))
-GROUP BY class ORDER BY count DESC, class
+       sum(n) AS count, max(last) AS last
+FROM (SELECT cls, reason, count(*) AS n, max(wall) AS last
+      FROM (SELECT wall,
+                   CASE WHEN json_valid(data) THEN json_extract(data, '$.class') END AS cls,
+                   CASE WHEN json_valid(data) THEN json_extract(data, '$.reason') END AS reason
+            FROM events WHERE session = :key AND source = :source AND {FAILURE_FILTER}
+                          AND name = 'ProbeFailed')
+      GROUP BY cls, reason)
+GROUP BY class
+"""
+
+EXITS_SQL = f"""
+SELECT seq, wall FROM events
+WHERE session = :key AND source = :source AND {FAILURE_FILTER} AND name = 'ProcessExited'
 """
 
 LAST_PROBES_SQL = f"""
@@ -110,35 +107,141 @@ ORDER BY seq DESC LIMIT :limit
 """
 
 
+@dataclass(slots=True)
+class Move:
+    """One move of a model's health machine and how long its new state held."""
+
+    seq: int
+    wall: float
+    from_state: str | None
+    to_state: str
+    trigger: str
+    held_s: float | None
+
+
 def models(ref: SessionRef) -> list[str]:
     """The model services (their `model:` sources) that a session recorded."""
     key = session_key(ref.log.conn, ref.id)
-    return [r["source"] for r in query(ref.log.conn, MODELS_SQL, {"key": key})]
+    return [s for (s,) in ref.log.conn.execute(MODELS_SQL, {"key": key})]
 
 
-def summary(ref: SessionRef, source: str, last_probes: int | None) -> dict[str, Any]:
-    """Everything `health` says about one model in one session (`last_probes` None: all)."""
-    conn = ref.log.conn
-    params: dict[str, Any] = {"key": session_key(conn, ref.id), "source": source}
-    head = query(conn, SUMMARY_SQL, params)[0]
-    counts = query(conn, PROBE_COUNTS_SQL, params)[0]
-    probes = query(conn, LAST_PROBES_SQL, params | {"limit": last_probes or -1})
+def moves(conn: sqlite3.Connection, key: int, source: str) -> list[Move]:
+    """Every move of one model in seq order, each with the time its state held: until the
+    next move, else the session's clean end, else its last recorded event."""
+    rows = conn.execute(MOVES_SQL, {"key": key, "source": source}).fetchall()
+    end = conn.execute(END_SQL, {"key": key}).fetchone()[0] if rows else None
+    out = [Move(seq, wall, frm, to, trigger, None) for seq, wall, frm, to, trigger in rows]
+    for this, after in itertools.pairwise(out):
+        this.held_s = after.wall - this.wall
+    if out and end is not None:
+        out[-1].held_s = end - out[-1].wall
+    return out
+
+
+def figures(history: Sequence[Move]) -> dict[str, Any]:
+    """First verdict, end, uptime, flaps, stretches and time per state, in one walk."""
+    first = next((i for i, m in enumerate(history) if m.to_state not in NEUTRAL), None)
+    verdicts = history[first:] if first is not None else []
+    up = counted = 0.0
+    stretches: list[tuple[float, str | None]] = []  # length, the state it ended in
+    open_len: float | None = None
+    for m in verdicts:
+        held = m.held_s or 0.0
+        if m.to_state == UP:
+            up += held
+        if m.to_state != "stopped":
+            counted += held
+        if m.to_state == UP or m.to_state in NEUTRAL:
+            if open_len is not None:
+                stretches.append((open_len, m.to_state))
+                open_len = None
+        else:
+            open_len = (open_len or 0.0) + held
+    if open_len is not None:
+        stretches.append((open_len, None))
+    recovered = [length for length, ended in stretches if ended == UP]
     return {
-        "model": source.split(":", 1)[1], "session": ref.id, "log": ref.label,
-        "first_verdict": head["first_verdict"], "until": head["until"],
-        "uptime_pct": head["uptime_pct"], "flaps": head["flaps"], "mttr_s": head["mttr_s"],
-        "longest_unhealthy_s": head["longest_unhealthy_s"], "recoveries": head["recoveries"],
-        "time_in_state_s": {r["state"]: r["seconds"] for r in query(conn, STATES_SQL, params)},
-        "probes": {"count": counts["probes"], "failed": int(counts["failed"])},
-        "probe_latency_ms": {p: _percentile(conn, params, counts["timed"], q)
-                             for p, q in (("p50", 0.50), ("p99", 0.99))},
-        "failures_by_class": query(conn, FAILURES_SQL, params),
-        "transitions": query(conn, TRANSITIONS_SQL, params),
-        "last_probes": probes[::-1],
+        "first_verdict": verdicts[0].wall if verdicts else None,
+        "until": max((m.wall if m.to_state == "stopped" else m.wall + (m.held_s or 0.0)
+                      for m in history), default=None),
+        "uptime_pct": round(100.0 * up / counted, 3) if counted else None,
+        "flaps": sum(1 for m in history if m.from_state == UP and m.to_state != UP
+                     and m.to_state not in NEUTRAL),
+        "mttr_s": round(sum(recovered) / len(recovered), 3) if recovered else None,
+        "longest_unhealthy_s": round(max(s[0] for s in stretches), 3) if stretches else None,
+        "recoveries": len(recovered),
+        "time_in_state_s": _time_in_state(history),
     }
 
 
-def _percentile(conn: Any, params: dict[str, Any], n: int, q: float) -> float | None:
+def _time_in_state(history: Sequence[Move]) -> dict[str, float]:
+    seconds: dict[str, float] = {}
+    for m in history:
+        seconds[m.to_state] = seconds.get(m.to_state, 0.0) + (m.held_s or 0.0)
+    return {state: round(total, 3) for state, total in seconds.items()}
+
+
+def summary(ref: SessionRef, source: str, last_probes: int | None,
+            last_moves: int | None = 20) -> dict[str, Any]:
+    """Everything `health` says about one model in one session (None: every probe, move)."""
+    conn = ref.log.conn
+    key = session_key(conn, ref.id)
+    params: dict[str, Any] = {"key": key, "source": source}
+    history = moves(conn, key, source)
+    probes, timed = conn.execute(PROBE_COUNTS_SQL, params).fetchone()
+    failures, failed = failures_by_class(conn, params, history)
+    last = _rows(conn, LAST_PROBES_SQL, params | {"limit": -1 if last_probes is None
+                                                  else last_probes})
+    shown = history if last_moves is None else history[len(history) - last_moves:]
+    return {
+        "model": source.split(":", 1)[1], "session": ref.id, "log": ref.label,
+        **figures(history),
+        "probes": {"count": probes, "failed": failed},
+        "probe_latency_ms": {p: _percentile(conn, params, timed, q)
+                             for p, q in (("p50", 0.50), ("p99", 0.99))},
+        "failures_by_class": failures,
+        "transitions_total": len(history),
+        "transitions": with_reasons(conn, params, shown),
+        "last_probes": last[::-1],
+    }
+
+
+def failures_by_class(conn: sqlite3.Connection, params: dict[str, Any],
+                      history: Sequence[Move]) -> tuple[list[dict[str, Any]], int]:
+    """Failed probes by class, and the model's process exits, except the exits that came
+    after the model was stopped (the process did what it was told); and the failed probes'
+    number."""
+    found = _rows(conn, PROBE_FAILURES_SQL, params)
+    failed = sum(f["count"] for f in found)
+    seqs = [m.seq for m in history]
+    exits = [wall for seq, wall in conn.execute(EXITS_SQL, params)
+             if (at := bisect.bisect_left(seqs, seq)) == 0
+             or history[at - 1].to_state != "stopped"]
+    if exits:
+        found.append({"class": "process exited", "count": len(exits), "last": max(exits)})
+    return sorted(found, key=lambda f: (-f["count"], f["class"])), failed
+
+
+def with_reasons(conn: sqlite3.Connection, params: dict[str, Any],
+                  shown: Sequence[Move]) -> list[dict[str, Any]]:
+    """The moves shown, with the reason each recorded (read only for these)."""
+    if not shown:
+        return []
+    reasons = dict(conn.execute(REASONS_SQL, params | {"since": shown[0].seq,
+                                                   "until": shown[-1].seq}).fetchall())
+    return [{"seq": m.seq, "wall": m.wall, "from_state": m.from_state, "to_state": m.to_state,
+             "trigger": m.trigger, "reason": reasons.get(m.seq),
+             "held_s": None if m.held_s is None else round(m.held_s, 3)} for m in shown]
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    cur = conn.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur]
+
+
+def _percentile(conn: sqlite3.Connection, params: dict[str, Any], n: int,
+                q: float) -> float | None:
     """Nearest rank, walked in the latency index: the value at rank ceil(q * n)."""
     if not n:
         return None
@@ -147,15 +250,15 @@ def _percentile(conn: Any, params: dict[str, Any], n: int, q: float) -> float | 
     return None if row is None else row[0]
 
 
-def summaries(refs: Sequence[SessionRef], model: str | None,
-              last_probes: int | None) -> list[dict[str, Any]]:
+def summaries(refs: Sequence[SessionRef], model: str | None, last_probes: int | None,
+              last_moves: int | None = 20) -> list[dict[str, Any]]:
     """One summary per model per session; LookupError names the models there are."""
     found, seen = [], set()
     for ref in refs:
         for source in models(ref):
             seen.add(source.split(":", 1)[1])
             if model is None or source == f"model:{model}":
-                found.append(summary(ref, source, last_probes))
+                found.append(summary(ref, source, last_probes, last_moves))
     if model is not None and not found:
         known = ", ".join(sorted(seen)) or "none"
         raise LookupError(f"no model service {model!r} recorded; models recorded: {known}")

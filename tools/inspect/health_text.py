@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tools.inspect import render
@@ -11,6 +12,8 @@ def duration(seconds: float | None) -> str:
     """3.2 s, 4m05s, 2h03m, 3d04h."""
     if seconds is None:
         return "-"
+    if not math.isfinite(seconds) or abs(seconds) > 1e10:  # a forged log's: shown, not raised
+        return f"{seconds:.3g} s (not a duration)"
     if seconds < 60:
         return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
     minutes, secs = divmod(int(seconds), 60)
@@ -44,7 +47,7 @@ def as_text(s: dict[str, Any], utc: bool, width: int) -> str:
         f"latency p50 {_ms(lat['p50'])}   p99 {_ms(lat['p99'])}",
         "  failures     " + (" · ".join(f"{f['class']} ×{f['count']}"
                                         for f in s["failures_by_class"]) or "none"),
-        "", "  transitions",
+        "", _moves_title(s),
     ]
     moves = [{"time": t(m["wall"]), "from": m["from_state"], "to": m["to_state"],
               "trigger": m["trigger"], "held": duration(m["held_s"]), "reason": m["reason"]}
@@ -55,6 +58,13 @@ def as_text(s: dict[str, Any], utc: bool, width: int) -> str:
                "latency_ms": p["latency_ms"], "reason": p["reason"]} for p in s["last_probes"]]
     lines += _indent(render.table(probes, width - 4) or "(none)")
     return "\n".join(lines)
+
+
+def _moves_title(s: dict[str, Any]) -> str:
+    shown, total = len(s["transitions"]), s.get("transitions_total", len(s["transitions"]))
+    if shown == total:
+        return f"  transitions ({total})"
+    return f"  last {shown} of {total} transitions (--transitions all: every one)"
 
 
 def _ms(value: float | None) -> str:

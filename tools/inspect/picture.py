@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tools.inspect import health
 from tools.inspect.drawing import Drawing, Line, Rect, Text
 from tools.inspect.render import iso
 from tools.logs import SessionRef
@@ -41,43 +42,100 @@ def save(found: Sequence[dict[str, Any]], refs: Sequence[SessionRef], path: Path
     draw(found, refs, utc).save(path)
 
 
+def _share(t: float, t0: float, t1: float) -> float:
+    """Where `t` lies between t0 and t1, 0..1; a forged log's odd times land on the edges."""
+    share = (t - t0) / (t1 - t0)
+    return min(max(share, 0.0), 1.0) if share == share else 0.0  # nan: the left edge
+
+
 def draw(found: Sequence[dict[str, Any]], refs: Sequence[SessionRef], utc: bool) -> Drawing:
-    t0 = min(m["wall"] for s in found for m in s["transitions"][:1])
+    by_id = {r.id: r for r in refs}
+    histories = [_history(by_id[s["session"]], s) for s in found]
+    starts = [h[0].wall for h in histories if h]
+    if not starts:
+        raise LookupError("no model service moved: nothing to draw")
+    t0 = min(starts)
     t1 = max(max(s["until"] or t0 for s in found), t0 + 1)
+    if not 0 < t1 - t0 < 1e10:  # inf, nan or centuries: a forged log's times
+        raise ValueError(f"the log holds times no runner records ({t0!r} to {t1!r}): "
+                         "no picture drawn")
     row_height = BAND + PLOT + GAP + 14 * LABELS
     d = Drawing(WIDTH, TOP + len(found) * row_height + 90)
-    x = lambda t: LEFT + (t - t0) / (t1 - t0) * (WIDTH - LEFT - RIGHT)  # noqa: E731
+    x = lambda t: LEFT + _share(t, t0, t1) * (WIDTH - LEFT - RIGHT)  # noqa: E731
     first, last = iso(t0, utc) or "", iso(t1, utc) or ""
     cut = 19 if t1 - t0 < 3600 else 16  # seconds when the span is short
     d.add(Text(LEFT, 22, f"model health, {first[:cut]} to {last[:cut]} (UTC{first[-6:]})", 16,
                bold=True))
-    by_id = {r.id: r for r in refs}
-    for i, s in enumerate(found):
+    for i, (s, history) in enumerate(zip(found, histories, strict=True)):
         top = TOP + i * row_height + 14 * LABELS
-        _model(d, s, by_id[s["session"]], x, top, (t0, t1))
+        _model(d, s, by_id[s["session"]], history, x, top, (t0, t1))
     _axis(d, t0, t1, x, d.height - 66, utc)
     _legend(d, d.height - 12)
     return d
 
 
-def _model(d: Drawing, s: dict[str, Any], ref: SessionRef, x: Any, top: float,
-           span: tuple[float, float]) -> None:
+def _history(ref: SessionRef, s: dict[str, Any]) -> list[health.Move]:
+    conn = ref.log.conn
+    return health.moves(conn, session_key(conn, ref.id), f"model:{s['model']}")
+
+
+def _model(d: Drawing, s: dict[str, Any], ref: SessionRef, history: list[health.Move],
+           x: Any, top: float, span: tuple[float, float]) -> None:
     d.add(Text(LEFT - 8, top + 12, s["model"], 13, anchor="end", bold=True))
     d.add(Text(LEFT - 8, top + 24, f"session {s['session'][:8]}", 9, "#666", "end"))
     uptime = "-" if s["uptime_pct"] is None else f"{s['uptime_pct']:.1f} % up"
     flaps = f"{s['flaps']} flap" + ("" if s["flaps"] == 1 else "s")
     d.add(Text(LEFT - 8, top + BAND + 34, f"{uptime}, {flaps}", 10, "#666", "end"))
-    for m in s["transitions"]:
-        width = x(min(m["wall"] + (m["held_s"] or 0), span[1])) - x(m["wall"])
-        d.add(Rect(x(m["wall"]), top, width, BAND, COLOURS.get(m["to_state"], OTHER),
-                   f"{m['to_state']} for {m['held_s']} s"))
-    _labels(d, s["transitions"], x, top)
+    for left, right, state, title in band(history, x, span[1]):
+        d.add(Rect(left, top, right - left, BAND, COLOURS.get(state, OTHER), title))
+    conn = ref.log.conn
+    params = {"key": session_key(conn, ref.id), "source": f"model:{s['model']}"}
+    _labels(d, health.with_reasons(conn, params, history[:MAX_LABELS]), len(history), x, top)
     _probes(d, s, ref, x, top + BAND + 6, span)
 
 
-def _labels(d: Drawing, moves: list[dict[str, Any]], x: Any, top: float) -> None:
+def _rank(state: str) -> int:
+    """Which state a pixel column shows when several moves share it: a down state first."""
+    if state == health.UP:
+        return 1
+    if state == "undetermined":
+        return 2
+    return 0 if state in health.NEUTRAL else 3
+
+
+def band(history: Sequence[health.Move], x: Any, end: float
+         ) -> list[tuple[float, float, str, str]]:
+    """The band's rectangles (left, right, state, tooltip): a move at least a pixel wide is
+    its own; moves that share a pixel column become one column in the state that matters
+    most (a down state), so 20,000 flaps draw as at most one rectangle per column."""
+    out: list[tuple[float, float, str, str]] = []
+    column: list[Any] = []  # [pixel, state, moves]
+    for m in history:
+        left, right = x(m.wall), x(min(m.wall + (m.held_s or 0.0), end))
+        if right - left >= 1.0:
+            out.append((left, right, m.to_state, f"{m.to_state} for {m.held_s} s"))
+            continue
+        pixel = float(int(left))
+        if column and column[0] == pixel:
+            column[2] += 1
+            if _rank(m.to_state) > _rank(column[1]):
+                column[1] = m.to_state
+            continue
+        if column:
+            out.append(_column(column))
+        column = [pixel, m.to_state, 1]
+    if column:
+        out.append(_column(column))
+    return out
+
+
+def _column(column: list[Any]) -> tuple[float, float, str, str]:
+    pixel, state, count = column
+    return (pixel, pixel + 1.0, state, f"{count} moves here, {state} among them")
+
+
+def _labels(d: Drawing, shown: list[dict[str, Any]], total: int, x: Any, top: float) -> None:
     """Each move a tick and a label above the band, rows staggered so neighbours clear."""
-    shown = moves[:MAX_LABELS]
     for j, m in enumerate(shown):
         lane = j % LABELS
         y = top - 4 - 14 * (LABELS - 1 - lane)
@@ -87,8 +145,8 @@ def _labels(d: Drawing, moves: list[dict[str, Any]], x: Any, top: float) -> None
         right = x(m["wall"]) > WIDTH - RIGHT - 200  # near the right edge: text to the left
         d.add(Text(x(m["wall"]) + (-3 if right else 3), y, text[:48], 10, "#333",
                    "end" if right else "start"))
-    if len(moves) > len(shown):
-        d.add(Text(WIDTH - RIGHT, top - 4, f"+{len(moves) - len(shown)} more moves", 10,
+    if total > len(shown):
+        d.add(Text(WIDTH - RIGHT, top - 4, f"+{total - len(shown)} more moves", 10,
                    "#666", "end"))
 
 
