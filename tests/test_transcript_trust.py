@@ -246,3 +246,19 @@ def test_a_log_full_at_exit_is_replayed_and_exported_as_partial(tmp_path: Path) 
     exported = tool("tools.transcript", "export", "--log", str(log), "--out", str(out))
     assert exported.returncode == 3 and "PARTIAL" in exported.stderr, exported.stderr
     assert tool("tools.transcript", "verify", str(out)).returncode == 3
+
+
+def test_a_key_file_that_cannot_serve_is_said_at_start_and_the_transcript_still_kept(
+        tmp_path: Path) -> None:
+    durable = tmp_path / "operator-logs"
+    runner = start_runner(tmp_path, "python", log=False, env={
+        "KRUNNER_LOG_DIR": str(durable), "BACKENDAI_KERNEL_ID": "k2",
+        "KRUNNER_TRANSCRIPT_KEY_FILE": str(tmp_path / "absent.key")})
+    assert "started_at" in runner.client().status()
+    assert "transcripts will not be signed: cannot read the transcript key file" in \
+        runner.stderr_text()  # at start, before anything depends on it
+    assert runner.stop() == 0
+    [transcript] = durable.glob("k2.*.jsonl")
+    assert '"sig"' not in transcript.read_text().splitlines()[-1]
+    assert tool("tools.transcript", "verify", str(transcript), "--log",
+                str(durable / "k2.sqlite3")).returncode == 0
