@@ -262,3 +262,16 @@ def test_a_key_file_that_cannot_serve_is_said_at_start_and_the_transcript_still_
     assert '"sig"' not in transcript.read_text().splitlines()[-1]
     assert tool("tools.transcript", "verify", str(transcript), "--log",
                 str(durable / "k2.sqlite3")).returncode == 0
+
+
+def test_a_log_older_than_retention_and_fingerprints_still_reads(tmp_path: Path) -> None:
+    log, out = tmp_path / "old.sqlite3", tmp_path / "s.jsonl"
+    write_log(log, flapping_model())
+    db = sqlite3.connect(log)
+    db.executescript("DROP TABLE pruned; ALTER TABLE sessions DROP COLUMN fingerprint;")
+    db.close()
+    assert tool("tools.replay", "offline", "--log", str(log)).returncode == 0
+    assert tool("tools.transcript", "export", "--log", str(log), "--out", str(out)
+                ).returncode == 0
+    said = tool("tools.transcript", "verify", str(out), "--log", str(log))
+    assert said.returncode == 2 and "keeps no fingerprint" in said.stderr
