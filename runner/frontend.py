@@ -11,6 +11,7 @@ event, a gap in the log), and the loop goes on with the next frame.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import traceback
@@ -70,10 +71,13 @@ class FrontEnd:
         while True:
             try:
                 raw = await self._sock.recv_multipart()
-            except zmq.ZMQError:
+            except Exception as error:  # the loop ends only with its socket (or a cancel)
                 if self._sock.closed:
                     return  # the runner is shutting down
-                raise
+                print(f"krunner: FRONT END ERROR: receiving failed: {error!r}",
+                      file=sys.stderr, flush=True)
+                await asyncio.sleep(0.01)  # a persistent error must not spin the loop
+                continue
             self.dispatch(raw)
 
     def dispatch(self, raw: list[bytes]) -> None:

@@ -1,14 +1,15 @@
-"""A child process group: output pumped as it comes, stdin held open, the whole group signalled.
+"""A child process group: output pumped as it comes, stdin held open, its whole family signalled.
 
 stdin is a terminal the runner holds (runner/stdin_tty.py): a program that reads it blocks
 until the agent answers (runner/stdin_watch.py notices the read); a program that never reads
-pays nothing for it.
+pays nothing for it. SIGINT goes to the group, as Ctrl-C in a terminal; SIGTERM and SIGKILL
+go to the family (runner/process_group.py), so a stop also ends what left the group and
+holds the output open.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from runner.outpipe import OutputPipe
-from runner.process_group import signal_group
+from runner.process_group import Family, signal_group
 from runner.stdin_tty import ChildStdin
 from runner.stdin_watch import Ask, watch_stdin
 
@@ -30,8 +31,9 @@ class GroupProcess:
     """One command run through `/bin/sh -c` (or an argv) in a new session and process group."""
 
     def __init__(self, proc: asyncio.subprocess.Process, stdin: ChildStdin,
-                 outputs: tuple[OutputPipe, OutputPipe]) -> None:
+                 outputs: tuple[OutputPipe, OutputPipe], family: Family) -> None:
         self.proc = proc
+        self.family = family
         self._outputs = outputs
         self.pid = proc.pid
         self.last_output = time.monotonic()
@@ -40,12 +42,13 @@ class GroupProcess:
         self.stdin = stdin
 
     @classmethod
-    async def start(cls, command: str | list[str], *, cwd: Path, env: dict[str, str]
-                    ) -> GroupProcess:
+    async def start(cls, command: str | list[str], *, cwd: Path, env: dict[str, str],
+                    owner: str = "group") -> GroupProcess:
+        family = Family(owner)
         stdin, read_end = ChildStdin.create()
         (out, out_end), (err, err_end) = OutputPipe.create(), OutputPipe.create()
-        common = dict(stdin=read_end, stdout=out_end, stderr=err_end, cwd=cwd, env=env,
-                      start_new_session=True)
+        common = dict(stdin=read_end, stdout=out_end, stderr=err_end, cwd=cwd,
+                      env=family.env(env), start_new_session=True)
         try:
             if isinstance(command, str):
                 proc = await asyncio.create_subprocess_shell(command, **common)
@@ -62,7 +65,8 @@ class GroupProcess:
         finally:
             for fd in (read_end, out_end, err_end):
                 os.close(fd)
-        return cls(proc, stdin, (out, err))
+        family.leader = proc.pid
+        return cls(proc, stdin, (out, err), family)
 
     async def pump(self, sink: Sink, throttle: Throttle, ask: Ask | None = None) -> int:
         """Forward stdout and stderr until both close and the process exits; the exit code.
@@ -93,9 +97,12 @@ class GroupProcess:
         return any(pipe.pending() for pipe in self._outputs)
 
     def signal(self, signum: int) -> None:
-        """Signal the whole group (the shell and everything it started)."""
+        """SIGINT the group (the shell and what it started); any other signal the family."""
         self.stopping = True
-        signal_group(self.pid, signum)
+        if signum == signal.SIGINT:
+            signal_group(self.pid, signum)
+        else:
+            self.family.signal(signum)
 
     async def interrupt(self) -> None:
         """SIGINT the group; SIGTERM, then SIGKILL, if it is still there after a while."""
@@ -106,11 +113,11 @@ class GroupProcess:
                 break
             except TimeoutError:
                 self.signal(signum)
-        self.signal(signal.SIGKILL)  # the leader is gone: nothing of its group outlives it
+        await self.family.kill()  # the leader is gone: nothing of its family outlives it
 
     async def stop(self, grace: float = 2.0) -> None:
-        """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
-        self.signal(signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.proc.wait(), grace)
-        self.signal(signal.SIGKILL)
+        """SIGTERM the family, then SIGKILL whatever is left after `grace` seconds."""
+        self.stopping = True
+        self.family.signal(signal.SIGTERM)
+        if not await self.family.wait_gone(grace):
+            await self.family.kill()

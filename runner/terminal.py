@@ -40,7 +40,8 @@ from transcripts.events import OBSERVATION, Event, stamped
 log = logging.getLogger("krunner")
 READ_SIZE = 65536
 KEYS_PENDING_LIMIT = 1 << 20  # keystrokes held while the shell does not read (a huge paste)
-HANGUP_GRACE = 2.0  # seconds between SIGHUP and SIGKILL for what is left of a session
+HANGUP_GRACE = 1.0  # seconds from SIGHUP to SIGKILL for what is left of a session (the
+#                    runner's shutdown gives the whole terminal 1.5 s: runner/core.py)
 RESTARTING = b"Restarting...\r\n"
 # `sh` is the session leader (start_new_session), so opening the pty by name makes it the
 # controlling terminal; then it becomes the shell: job control and Ctrl-C work as in a terminal.
@@ -327,16 +328,20 @@ class Terminal:
         return got
 
     async def shutdown(self) -> None:
-        """Stop the machine (the shell and its session end), then close both sockets."""
-        if self._state() not in (None, "stopped"):
-            self._emit(stamped(TERMINAL, OBSERVATION, v.TERMINAL_STOP_REQUESTED,
-                               v.Reason(reason="the runner shuts down")))
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._ended.wait(), HANGUP_GRACE + 3)
-        tasks = list(self._tasks)
-        for task in tasks:
+        """Stop the machine (the shell and its session end), then close both sockets; the
+        sockets close also when the runner's shutdown cuts this short."""
+        try:
+            if self._state() not in (None, "stopped"):
+                self._emit(stamped(TERMINAL, OBSERVATION, v.TERMINAL_STOP_REQUESTED,
+                                   v.Reason(reason="the runner shuts down")))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._ended.wait(), HANGUP_GRACE + 3)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         if self._shell is not None:
             self._detach(self._shell)
         for sock in (self._keys_sock, self._screen_sock):

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from runner import strict_json
 from tests.conftest import RunnerProcess, free_port
 from tests.service_helpers import log_rows, model_entry, next_message, wait_rows
 from tools.client import AgentClient
@@ -187,3 +188,33 @@ def test_a_service_whose_program_cannot_be_executed_is_answered_each_time(
     for _ in range(2):  # the first failure leaves the machine in a final state
         reply = client.start_service("odd", free_port(), timeout=20)
         assert reply["status"] == "failed" and "Exec format error" in reply["error"], reply
+
+
+def test_a_prestart_action_that_breaks_is_the_start_s_failure_and_answered_each_time(
+        runner: RunnerProcess, tmp_path: Path) -> None:
+    client = runner.client()
+    model = _model(tmp_path, pre_start_actions=[{"action": "write_file", "args": {
+        "filename": str(tmp_path / "conf"), "body": ["x"], "mode": "not octal"}}])
+    for _ in range(2):
+        reply = _reply(client, "start-model-service", model)
+        assert reply["status"] == "failed" and "write_file" in reply["error"], reply
+    assert "started_at" in client.status(timeout=10)
+
+
+@pytest.mark.parametrize(("text", "accepted"), [
+    ('{"code": "' + "[" * 500 + '"}', True),  # brackets inside a string are text, not depth
+    ('{"code": "\\"[[[[", "x": ' + "[" * 64 + "]" * 64 + "}", False),
+    ("[" * 64 + "]" * 64, True),
+    ('{"a": "\\ud83d\\ude00"}', True),  # a surrogate pair is one character
+    ('{"a": "\\ud83d"}', False),
+    ('{"\\udc00": 1}', False),
+    ("[9223372036854775807, -9223372036854775808]", True),
+    ("[9223372036854775808]", False),
+    ("[1e308]", True), ("[1e309]", False), ("[NaN]", False), ("[-Infinity]", False),
+])
+def test_strict_json_holds_only_what_every_reader_can(text: str, accepted: bool) -> None:
+    if accepted:
+        strict_json.loads(text)
+    else:
+        with pytest.raises(strict_json.JSONRejected):
+            strict_json.loads(text)
