@@ -7,11 +7,14 @@ import sys
 
 from runner.config import parse_args
 from runner.core import Runner
+from runner.shutdown import exit_now
 
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
-    return asyncio.run(Runner(config).serve())
+    code = asyncio.run(Runner(config).serve())
+    exit_now(code)  # the shutdown is over: nothing may hold the process any longer
+    return code
 
 
 if __name__ == "__main__":

@@ -1,14 +1,19 @@
-"""Command line, overridable paths and the environment handed to every child (PROTOCOL §1)."""
+"""Command line, overridable paths and the environment handed to every child (PROTOCOL §1).
+
+Nothing read here can stop the runner before it binds: settings in the environment are read
+in the units people write (`runner.settings`) and unreadable ones fall back to their default
+with a warning (`Config.warnings`, logged and recorded once the event log is open).
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner import settings, strict_json
 from runner.context import Paths
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -36,6 +41,7 @@ class Config:
     terminal_in_port: int = 2002  # git runtime: SUB socket for keystrokes (PROTOCOL §8)
     terminal_out_port: int = 2003  # git runtime: PUB socket for screen output
     bind_host: str = "*"  # where the sockets listen: every interface, or e.g. 127.0.0.1
+    warnings: tuple[str, ...] = ()  # settings that could not be read (their defaults apply)
 
 
 def _env_path(name: str, default: str) -> Path:
@@ -48,6 +54,7 @@ def _env_port(name: str, default: int) -> int:
 
 def parse_args(argv: list[str] | None = None) -> Config:
     """Parse `[--debug] LANG [RUNTIME_PATH]` plus krunner's overrides."""
+    warnings = settings.normalise(os.environ)
     p = argparse.ArgumentParser(prog="krunner", description="Backend.AI-compatible kernel runner")
     p.add_argument("--debug", action="store_true", help="debug logging")
     p.add_argument("lang", help="runtime type, e.g. python or app")
@@ -97,17 +104,20 @@ def parse_args(argv: list[str] | None = None) -> Config:
         terminal_in_port=a.terminal_in_port,
         terminal_out_port=a.terminal_out_port,
         bind_host=a.bind_host,
+        warnings=tuple(warnings),
     )
 
 
 def intrinsic_ports(config_dir: Path) -> dict[str, int]:
     """`intrinsic-ports.json` (agent in host-network mode), or nothing."""
     try:
-        value = json.loads((config_dir / "intrinsic-ports.json").read_text())
-    except (OSError, ValueError):
+        value = strict_json.loads((config_dir / "intrinsic-ports.json").read_text())
+    except (OSError, ValueError):  # unreadable, not JSON, or JSON we do not hold
         return {}
-    return {k: int(v) for k, v in value.items() if isinstance(v, int)} if isinstance(
-        value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items()
+            if isinstance(v, int) and not isinstance(v, bool) and 0 < v < 65536}
 
 
 def read_environ_file(config_dir: Path) -> tuple[dict[str, str], str | None]:
@@ -124,7 +134,9 @@ def read_environ_file(config_dir: Path) -> tuple[dict[str, str], str | None]:
         if "=" in line:
             key, value = line.split("=", 1)
             pairs[key] = value
-    return pairs, (f"environ.txt lines without '=' ignored: {bad}" if bad else None)
+    problems = [f"environ.txt lines without '=' ignored: {bad}"] if bad else []
+    problems += [f"environ.txt: {warning}" for warning in settings.normalise(pairs)]
+    return pairs, "; ".join(problems) or None
 
 
 def build_child_env(base: dict[str, str], extra: dict[str, str], lang_env: dict[str, str],

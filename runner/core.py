@@ -9,7 +9,6 @@ machine's, read through `machines`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
@@ -29,7 +28,7 @@ from machines import vocabulary as v
 from machines.base import Transitioned, TriggerRejected
 from machines.registry import Machines
 from runner import config as cfg
-from runner import durable_log, python_extras
+from runner import durable_log, process_group, python_extras, subreaper
 from runner.context import Paths, TaskSet
 from runner.drivers import BATCH_ENV, Driver, driver_for
 from runner.effects import enter
@@ -39,6 +38,7 @@ from runner.logsink import install_logging
 from runner.outbox import SEND_HWM, Outbox
 from runner.runs import Runs
 from runner.services import Services
+from runner.shutdown import Deadline, Watchdog
 from runner.term_registry import register_term_drivers
 from runner.user_input import UserInputServer, install_hook
 from transcripts.events import KERNEL, OBSERVATION, REJECTED, TRANSITION, Event, stamped
@@ -70,6 +70,9 @@ class Runner:
         self.child_env: dict[str, str] = {}
         self.query_settled = asyncio.Event()  # kernel ready or failed (its effects set it)
         self.stop_requested = asyncio.Event()  # kernel stopping (its effects set it)
+        self.stop_asked_at: float | None = None
+        self.watchdog = Watchdog()
+        self.reaper = subreaper.OrphanReaper()
 
     def _usable_state_dir(self, paths: Paths) -> Paths:
         """The configured state folder, or a private one if it cannot be written: a bad
@@ -135,6 +138,8 @@ class Runner:
                         log_place=self.log_place)
         if self.state_dir_problem:
             log.warning("state folder: %s", self.state_dir_problem)
+        for warning in self.config.warnings:  # settings that fell back to their defaults
+            log.warning("%s", warning)
         self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STARTED,
                           {"lang": self.config.lang, "runtime": self.runtime_path,
                            "work_dir": str(self.paths.work_dir),
@@ -142,17 +147,27 @@ class Runner:
         loop = asyncio.get_running_loop()  # once the kernel machine exists to be stopped
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._request_stop, signum)
+        self._adopt_orphans(loop)
         self._bind()
         self._prepare_env()
         self.runs = Runs(self, self.driver, self._batch_env(), self.config.record_output_limit)
         self.services = Services(self)
         self.frontend = FrontEnd(self, self.in_sock, self.runs, self.services,
-                                 self.driver.complete, self.started_at)
+                                 self.driver.complete, self.started_at,
+                                 self.services.reserved_ports(self.own_ports))
         self.spawn(self.frontend.serve(), owner="frontend")
         self.spawn(self._start_up(), owner="startup")
         await self.stop_requested.wait()
         await self._shut_down()
         return 0
+
+    def _adopt_orphans(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Orphaned descendants come to the runner (so a stop finds them) and are reaped."""
+        if subreaper.become_subreaper():
+            self.reaper.install(loop)
+        else:
+            log.warning("cannot become a child subreaper: processes that leave their run's "
+                        "or service's process group are found only while their parent lives")
 
     def _bind(self) -> None:
         self.zctx = zmq.asyncio.Context()
@@ -164,6 +179,7 @@ class Runner:
         self.outbox = Outbox(out_sock, self.log.append)
         self.emit(stamped(KERNEL, OBSERVATION, v.SOCKETS_BOUND,
                           {"input": input_port, "output": output_port}))
+        self.own_ports = {input_port, output_port}
 
     def _prepare_env(self) -> None:
         extra, problem = cfg.read_environ_file(self.paths.config_dir)
@@ -226,25 +242,32 @@ class Runner:
     def _request_stop(self, signum: int) -> None:
         if self.machines.state(KERNEL) in ("stopping", "stopped"):
             return
+        self.stop_asked_at = time.monotonic()
+        self.watchdog.arm()
         self.emit(stamped(KERNEL, OBSERVATION, v.SHUTDOWN_REQUESTED,
                           v.ShutdownRequested(signal=signal.Signals(signum).name)))
 
     async def _shut_down(self) -> None:
-        """End runs, services and the kernel (whole process groups), flush the log, exit 0."""
+        """End runs, services and the kernel (whole families), kill what is left below the
+        runner, close and export the log; every step boxed into one deadline."""
+        deadline = Deadline(self.stop_asked_at or time.monotonic())
         self.in_sock.close(linger=0)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.runs.stop(), 5)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.services.stop_all(), 5)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.driver.shutdown(), 10)
+        await deadline.step("runs and services", asyncio.gather(
+            self.runs.stop(), self.services.stop_all()), box=3.0, reserve=3.5)
+        await deadline.step("the kernel", self.driver.shutdown(), box=1.5, reserve=2.5)
+        killed = await deadline.step("leftover processes", process_group.end_all(0.3),
+                                     box=1.0, reserve=1.8)
+        if killed:
+            log.warning("shutdown: killed %d leftover process(es): %s", len(killed), killed)
         if hasattr(self, "user_input"):
-            await self.user_input.close()
-        await self.outbox.close(timeout=1.0)
-        await self.tasks.cancel_all()
-        self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STOPPED, {}))
-        self.log.close()
-        durable_log.export_at_exit(self.log_place, self.log.session)
+            await deadline.step("batch input", self.user_input.close(), box=0.3, reserve=1.5)
+        await self.outbox.close(timeout=min(0.5, deadline.left(1.5)))
+        await self.tasks.cancel_all(timeout=min(0.3, deadline.left(1.2)))
+        self.emit(stamped(KERNEL, OBSERVATION, v.RUNNER_STOPPED,
+                          {"overrun": deadline.overrun} if deadline.overrun else {}))
+        self.log.close(timeout=max(deadline.left(0.3), 0.2))
+        deadline.in_thread("transcript export", lambda: durable_log.export_at_exit(
+            self.log_place, self.log.session, deadline=deadline.ends - 0.3))
         self.zctx.destroy(linger=0)
         if self.own_state_dir:
             shutil.rmtree(self.paths.state_dir, ignore_errors=True)

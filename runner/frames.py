@@ -11,6 +11,8 @@ from typing import Any
 
 import msgpack
 
+from runner import strict_json
+
 # Ops by dispatch class (PROTOCOL §2).
 QUEUED_OPS = frozenset({"clean", "build", "exec", "code"})
 REPLYING_OPS = {  # op -> the message type the agent waits for
@@ -22,7 +24,6 @@ REPLYING_OPS = {  # op -> the message type the agent waits for
 }
 SILENT_OPS = frozenset({"input", "interrupt", "shutdown-service", "event"})
 KNOWN_OPS = QUEUED_OPS | REPLYING_OPS.keys() | SILENT_OPS
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +76,12 @@ def text(payload: bytes) -> str:
 
 
 def document(payload: bytes) -> Any:
-    """A payload that must be a JSON document."""
+    """A payload that must be a JSON document the runner can hold (`runner.strict_json`)."""
     try:
-        return json.loads(text(payload))
-    except json.JSONDecodeError as e:
-        raise BadPayload(f"payload is not valid JSON ({e.msg} at {e.pos})") from None
+        return strict_json.loads(text(payload))
+    except strict_json.JSONRejected as e:
+        raise BadPayload(f"payload is {e}" if str(e).startswith("not ")
+                         else f"payload rejected: {e}") from None
 
 
 def json_object(payload: bytes, required: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """A real Jupyter kernel behind query mode: started, watched for death, restarted, talked to.
 
 One reader task per channel routes every message to the request it answers (by parent
-msg_id), so an execute, a completion and stdin traffic can be in flight at once.
+msg_id), so an execute, a completion and stdin traffic can be in flight at once. The kernel
+is a `Family` (runner/process_group.py): what a cell starts, even with `setsid`, ends with it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 
+from runner import subreaper
 from runner.kernel_errors import InputSource, KernelDied, OutputSink
+from runner.process_group import Family
 
 # Preferred MIME type first; text/plain only when nothing richer is there.
 MIME_ORDER = ("application/x-sorna-drawing", "image/png", "image/jpeg", "image/svg+xml",
@@ -54,6 +57,7 @@ class JupyterKernel:
         self._tasks: list[asyncio.Task[None]] = []
         self._requests: dict[str, _Request] = {}
         self._answers: set[asyncio.Task[None]] = set()  # stdin replies in flight
+        self._family = Family("kernel")
         self.pid: int | None = None
 
     async def start(self, timeout: float = 60.0) -> None:
@@ -61,7 +65,11 @@ class JupyterKernel:
         self._write_spec()
         ksm = KernelSpecManager(kernel_dirs=[str(self._spec_dir)], ensure_native_kernel=False)
         km = AsyncKernelManager(kernel_name="krunner", kernel_spec_manager=ksm)
-        await km.start_kernel(env=self._env, cwd=str(self._cwd))
+        self._family = Family("kernel")
+        await km.start_kernel(env=self._family.env(self._env), cwd=str(self._cwd))
+        self.pid = self._family.leader = getattr(km.provisioner, "pid", None)
+        if self.pid is not None:
+            subreaper.claim(self.pid)  # its Popen waits for it
         kc = km.client()
         kc.start_channels()
         self._km, self._kc = km, kc
@@ -70,7 +78,6 @@ class JupyterKernel:
         except RuntimeError:
             await self.shutdown()
             raise
-        self.pid = getattr(km.provisioner, "pid", None)
         self._tasks.append(asyncio.create_task(self._read(kc.iopub_channel, self._on_iopub,
                                                           self._throttle)))
         for channel, route in ((kc.shell_channel, self._on_shell),
@@ -96,9 +103,12 @@ class JupyterKernel:
         self._fail_requests("the kernel was shut down")
         if self._kc is not None:
             self._kc.stop_channels()
+        await self._family.kill()  # the kernel and what its cells started, also outside its group
         if self._km is not None:
             with contextlib.suppress(TimeoutError, RuntimeError):
                 await asyncio.wait_for(self._km.shutdown_kernel(now=True), 10)
+        if self.pid is not None:
+            subreaper.release(self.pid)
         self._km = self._kc = None
 
     async def restart(self) -> None:

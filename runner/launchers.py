@@ -2,11 +2,14 @@
 prestart actions), then the language's legacy built-ins (PROTOCOL §6.3 step 4).
 
 A resolver runs before every start attempt (restarts included), so prestart actions and key
-preparation happen each time, as in the original.
+preparation happen each time, as in the original. Whatever goes wrong while resolving is a
+`LaunchRefused` with its reason (`refusing`), so a start always ends in an answer.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,34 @@ from runner.supervisor import Launch, Resolver
 from transcripts.events import service_source
 
 INTRINSIC_PORTS = {"sshd": 2200, "ttyd": 7681}
+log = logging.getLogger("krunner")
+
+
+async def refusing(work: Awaitable[Launch | None]) -> Launch | None:
+    """The launch, checked; any failure in preparing it (but a cancellation or an OSError,
+    which the supervisor reports itself) becomes the start's `LaunchRefused`."""
+    try:
+        launch = await work
+    except (LaunchRefused, OSError):
+        raise
+    except Exception as e:
+        log.exception("preparing a service start failed")
+        raise LaunchRefused(f"preparing the start failed: {type(e).__name__}: {e}") from e
+    if launch is not None:
+        _check_launch(launch)
+    return launch
+
+
+def _check_launch(launch: Launch) -> None:
+    """What `exec` would refuse with an error of its own is refused here, with a reason."""
+    if not launch.argv or not all(isinstance(a, str) and "\x00" not in a for a in launch.argv):
+        raise LaunchRefused("the command must be a non-empty list of strings without NUL")
+    for key, value in launch.env.items():
+        if not key or "=" in key or "\x00" in key or "\x00" in value:
+            raise LaunchRefused(f"environment variable {key!r} cannot be passed to a process")
+    if launch.port is not None and not (isinstance(launch.port, int)
+                                        and 0 < launch.port < 65536):
+        raise LaunchRefused(f"the port {launch.port!r} is not a port number")
 
 
 class Launchers:
@@ -31,7 +62,7 @@ class Launchers:
 
     def resolver(self, name: str, request: dict[str, Any]) -> Resolver:
         async def resolve() -> Launch | None:
-            return await self.resolve(name, request)
+            return await refusing(self.resolve(name, request))
         return resolve
 
     async def resolve(self, name: str, request: dict[str, Any]) -> Launch | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from runner import prestart
 from runner.context import Context
 from runner.effects import enter
 from runner.effects import model_health as model_effects
+from runner.launchers import refusing
 from runner.probe import Prober
 from runner.servicedefs import LaunchRefused
 from runner.supervisor import Launch, Supervisor
@@ -46,19 +48,19 @@ class ModelServices:
         source = model_source(name)
         try:
             service, port, check = _checked(model)
+            params = _health_params(check)
         except LaunchRefused as e:
             self._observe(source, v.SERVICE_START_FAILED, {"reason": str(e)})
             return {"status": "failed", "error": str(e)}
         current = self._service_of.get(name)
         if current is not None and self._supervisor.live(current):
             return {"status": "running"}  # one process and one health loop per model
-        params = params_from_definition(check)
         self._observe(source, v.MODEL_CONFIGURED, params)
         service_name = f"{name}-{port}"
         self._service_of[name], self.service_names[service_name] = service_name, name
 
-        async def resolve() -> Launch:
-            return await self._launch(model, service, port, service_name)
+        async def resolve() -> Launch | None:
+            return await refusing(self._launch(model, service, port, service_name))
 
         reply = await self._supervisor.request_start(service_name, resolve, port=port,
                                                      protocol="http")
@@ -155,7 +157,8 @@ def _checked(model: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, Any]
     service = model.get("service")
     if not isinstance(service, dict):
         raise LaunchRefused("model service definition has no 'service'")
-    if not model.get("model_path") or not Path(str(model["model_path"])).is_dir():
+    if not model.get("model_path") or "\x00" in str(model["model_path"]) \
+            or not Path(str(model["model_path"])).is_dir():
         raise LaunchRefused(f"the model directory does not exist: {model.get('model_path')}")
     command, port = service.get("start_command"), service.get("port")
     if isinstance(command, str):
@@ -169,3 +172,18 @@ def _checked(model: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, Any]
     if check is not None and not isinstance(check, dict):
         raise LaunchRefused("'health_check' must be an object")
     return service, port, check or None
+
+
+def _health_params(check: dict[str, Any] | None) -> dict[str, Any]:
+    """The health machine's parameters: finite, and a path on the model's own host (the
+    front end checks the request; this keeps the loop safe from any other caller)."""
+    try:
+        params = params_from_definition(check)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise LaunchRefused(f"'health_check' cannot be used: {e}") from None
+    numbers = [v for k, v in params.items() if k != "path"]
+    if not all(isinstance(n, (int, float)) and math.isfinite(n) for n in numbers):
+        raise LaunchRefused("'health_check' times and counts must be finite numbers")
+    if not params["path"].startswith("/") or params["path"].startswith("//"):
+        raise LaunchRefused("'health_check.path' must start with a single '/'")
+    return params

@@ -83,14 +83,25 @@ async def run_actions(actions: list[dict[str, Any]], variables: dict[str, Any],
 
 async def _run_all(actions: list[dict[str, Any]], variables: dict[str, Any],
                    current: list[str]) -> None:
+    if not isinstance(actions, list):
+        raise LaunchRefused(f"prestart actions must be a list, not {type(actions).__name__}")
     for spec in actions:
-        current.append(str(spec.get("action")))
-        action = ACTIONS.get(spec.get("action", ""))
+        if not isinstance(spec, dict) or not isinstance(spec.get("action"), str):
+            raise LaunchRefused("each prestart action must be an object with an 'action' name")
+        name, args = spec["action"], spec.get("args") or {}
+        current.append(name)
+        action = ACTIONS.get(name)
         if action is None:
-            raise LaunchRefused(f"unknown prestart action {spec.get('action')!r}")
+            raise LaunchRefused(f"unknown prestart action {name!r}")
+        if not isinstance(args, dict):
+            raise LaunchRefused(f"the arguments of {name} must be an object")
         try:
-            result = await action(variables, **(spec.get("args") or {}))
+            result = await action(variables, **args)
         except TypeError as e:
-            raise LaunchRefused(f"bad arguments for {spec['action']}: {e}") from None
-        if spec.get("ref"):
+            raise LaunchRefused(f"bad arguments for {name}: {e}") from None
+        except (LaunchRefused, TimeoutError):
+            raise
+        except (OSError, ValueError) as e:
+            raise LaunchRefused(f"prestart action {name} failed: {e}") from None
+        if isinstance(spec.get("ref"), str) and spec["ref"]:
             variables[spec["ref"]] = result

@@ -3,7 +3,9 @@
 Each probe is one GET with a real deadline over the whole exchange (connect, headers, body),
 so a hung server costs only its own model's probe; redirects are followed as the original's
 urllib did; every failure has a reason a person can read: refused, reset, timed out, body
-too slow, wrong status, too many redirects.
+too slow, wrong status, too many redirects. At most `MAX_BODY` bytes of a body are read (the
+verdict is the status; a server sending gigabytes costs the runner nothing), and a probe
+never raises: whatever goes wrong is a failed probe with its reason.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     import httpx
 
 MAX_REDIRECTS = 5
+MAX_BODY = 64 * 1024  # bytes of a body read; the connection is closed after them
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ class Prober:
             async with asyncio.timeout(self.timeout):
                 async with self._client.stream("GET", url) as resp:
                     status, redirects = resp.status_code, len(resp.history)
-                    await resp.aread()
+                    await _read_some(resp)
         except TimeoutError:
             if status is None:
                 return _failed(None, f"timed out after {self.timeout:g} s", began)
@@ -68,6 +71,8 @@ class Prober:
             return _failed(status, f"timed out after {self.timeout:g} s", began)
         except httpx.HTTPError as e:
             return _failed(status, _transport_reason(e), began)
+        except Exception as e:  # e.g. an invalid URL: a failed probe, never a dead loop
+            return _failed(status, f"{type(e).__name__}: {e}", began)
         latency = (time.perf_counter() - began) * 1000
         if status != expected:
             return ProbeResult(False, status, f"status {status}, expected {expected}", latency,
@@ -76,6 +81,15 @@ class Prober:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+async def _read_some(resp: httpx.Response) -> None:
+    """Read the body up to `MAX_BODY` bytes (undecoded: no compression bomb), drop the rest."""
+    read = 0
+    async for chunk in resp.aiter_raw():
+        read += len(chunk)
+        if read >= MAX_BODY:
+            return
 
 
 def _transport_reason(e: httpx.HTTPError) -> str:

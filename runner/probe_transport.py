@@ -4,9 +4,11 @@ httpx's default transport (httpcore over anyio) costs about 2 ms of CPU per requ
 at 100 ms periods and many models takes a third of a core from the event loop; this one costs
 a few tenths. httpx keeps doing what it does well above it (redirects, the response object).
 vcrpy's cassettes hook httpx's own transports, never this one: tests replay through the
-`Prober`'s `transport` seam (tests/probe_cassette.py). One connection
-per probe, `Connection: close`; the body is streamed, so a slow one is told apart from no
-answer.
+`Prober`'s `transport` seam (tests/probe_cassette.py). One connection per probe,
+`Connection: close`; the body is streamed, so a slow one is told apart from no answer, and
+at most `MAX_BODY` bytes of it are read (also of the redirects httpx reads whole): the rest
+is never read, the connection is closed. A malformed answer is an
+`httpx.RemoteProtocolError`, never another exception.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from collections.abc import AsyncIterator
 import httpx
 
 MAX_HEAD = 64 * 1024
+MAX_BODY = 64 * 1024
+PIECE = 16 * 1024
 
 
 class ProbeTransport(httpx.AsyncBaseTransport):
@@ -77,45 +81,63 @@ async def _read_head(reader: asyncio.StreamReader, request: httpx.Request
             headers.append((name.strip(), value.strip()))
     except ConnectionError as e:
         raise httpx.ReadError(str(e) or type(e).__name__, request=request) from e
+    except ValueError as e:  # a line beyond the reader's limit
+        raise httpx.RemoteProtocolError(f"malformed answer: {e}", request=request) from e
     return int(parts[1]), headers
 
 
 class _Body(httpx.AsyncByteStream):
-    """The body as it arrives: by Content-Length, chunked, or until the server closes."""
+    """The body as it arrives (by Content-Length, chunked, or until the server closes), up to
+    `MAX_BODY` bytes in pieces of at most `PIECE`; what comes after is not read."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  headers: list[tuple[str, str]], request: httpx.Request) -> None:
         self._reader, self._writer, self._request = reader, writer, request
         lowered = {k.lower(): v for k, v in headers}
-        self._length = int(lowered["content-length"]) if "content-length" in lowered else None
+        length = lowered.get("content-length", "").strip()
+        self._length = int(length) if length.isdigit() else None
         self._chunked = "chunked" in lowered.get("transfer-encoding", "").lower()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        left = MAX_BODY
         try:
-            if self._chunked:
-                async for chunk in self._chunks():
-                    yield chunk
-            elif self._length is not None:
-                left = self._length
-                while left > 0:
-                    chunk = await self._reader.read(min(left, 65536))
-                    if not chunk:
-                        raise httpx.RemoteProtocolError("the body ended early",
-                                                        request=self._request)
-                    left -= len(chunk)
-                    yield chunk
-            else:
-                while chunk := await self._reader.read(65536):
-                    yield chunk
+            async for piece in self._pieces():
+                piece = piece[:left]
+                left -= len(piece)
+                yield piece
+                if left <= 0:
+                    return
         except ConnectionError as e:
             raise httpx.ReadError(str(e) or type(e).__name__, request=self._request) from e
+        except (ValueError, asyncio.IncompleteReadError) as e:
+            raise httpx.RemoteProtocolError(f"malformed body: {e}", request=self._request
+                                            ) from e
+
+    def _pieces(self) -> AsyncIterator[bytes]:
+        if self._chunked:
+            return self._chunks()
+        return self._sized(self._length)
+
+    async def _sized(self, length: int | None) -> AsyncIterator[bytes]:
+        """`length` bytes, or everything until the server closes (None)."""
+        left = length
+        while left is None or left > 0:
+            chunk = await self._reader.read(PIECE if left is None else min(left, PIECE))
+            if not chunk:
+                if left is None:
+                    return
+                raise httpx.RemoteProtocolError("the body ended early", request=self._request)
+            if left is not None:
+                left -= len(chunk)
+            yield chunk
 
     async def _chunks(self) -> AsyncIterator[bytes]:
         while True:
             size = int((await self._reader.readline()).split(b";")[0].strip() or b"0", 16)
-            if size == 0:
+            if size <= 0:
                 return
-            yield await self._reader.readexactly(size)
+            async for piece in self._sized(size):
+                yield piece
             await self._reader.readline()
 
     async def aclose(self) -> None:

@@ -1,13 +1,15 @@
-"""A child process group: output pumped as it comes, stdin held open, the whole group signalled.
+"""A child process group: output pumped as it comes, stdin held open, its whole family signalled.
 
-stdin is a pipe the runner holds: a program that reads it blocks until the agent answers
-(runner/stdin_watch.py notices the read); a program that never reads pays nothing for it.
+stdin is a terminal the runner holds (runner/stdin_tty.py): a program that reads it blocks
+until the agent answers (runner/stdin_watch.py notices the read); a program that never reads
+pays nothing for it. SIGINT goes to the group, as Ctrl-C in a terminal; SIGTERM and SIGKILL
+go to the family (runner/process_group.py), so a stop also ends what left the group and
+holds the output open.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
@@ -15,7 +17,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from runner.outpipe import OutputPipe
-from runner.process_group import signal_group
+from runner.process_group import Family, signal_group
+from runner.stdin_tty import ChildStdin
 from runner.stdin_watch import Ask, watch_stdin
 
 TAIL = 256  # bytes of recent output kept: the prompt a program printed before reading
@@ -27,25 +30,25 @@ INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
 class GroupProcess:
     """One command run through `/bin/sh -c` (or an argv) in a new session and process group."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, stdin_fd: int,
-                 outputs: tuple[OutputPipe, OutputPipe]) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, stdin: ChildStdin,
+                 outputs: tuple[OutputPipe, OutputPipe], family: Family) -> None:
         self.proc = proc
+        self.family = family
         self._outputs = outputs
         self.pid = proc.pid
         self.last_output = time.monotonic()
         self.tail = b""
         self.stopping = False  # interrupted or being stopped: nobody should be asked for input
-        self._stdin: int | None = stdin_fd
-        self.stdin_inode = os.fstat(stdin_fd).st_ino
+        self.stdin = stdin
 
     @classmethod
-    async def start(cls, command: str | list[str], *, cwd: Path, env: dict[str, str]
-                    ) -> GroupProcess:
-        read_end, write_end = os.pipe()
-        os.set_blocking(write_end, False)
+    async def start(cls, command: str | list[str], *, cwd: Path, env: dict[str, str],
+                    owner: str = "group") -> GroupProcess:
+        family = Family(owner)
+        stdin, read_end = ChildStdin.create()
         (out, out_end), (err, err_end) = OutputPipe.create(), OutputPipe.create()
-        common = dict(stdin=read_end, stdout=out_end, stderr=err_end, cwd=cwd, env=env,
-                      start_new_session=True)
+        common = dict(stdin=read_end, stdout=out_end, stderr=err_end, cwd=cwd,
+                      env=family.env(env), start_new_session=True)
         try:
             if isinstance(command, str):
                 proc = await asyncio.create_subprocess_shell(command, **common)
@@ -53,15 +56,17 @@ class GroupProcess:
                 proc = await asyncio.create_subprocess_exec(*command, **common)
             await out.open()
             await err.open()
+            stdin.open()
         except BaseException:
-            os.close(write_end)
+            stdin.close()
             out.close()
             err.close()
             raise
         finally:
             for fd in (read_end, out_end, err_end):
                 os.close(fd)
-        return cls(proc, write_end, (out, err))
+        family.leader = proc.pid
+        return cls(proc, stdin, (out, err), family)
 
     async def pump(self, sink: Sink, throttle: Throttle, ask: Ask | None = None) -> int:
         """Forward stdout and stderr until both close and the process exits; the exit code.
@@ -76,7 +81,7 @@ class GroupProcess:
         finally:
             if watcher is not None:
                 watcher.cancel()
-            self._close_stdin()
+            self.stdin.close()
             for pipe in self._outputs:
                 pipe.close()
 
@@ -87,34 +92,17 @@ class GroupProcess:
             sink(name, chunk)
             await throttle()
 
-    async def feed(self, text: str) -> None:
-        """One line of input to the program's stdin (if it closed it, the line is dropped)."""
-        data = memoryview(text.encode("utf-8") + b"\n")
-        while data and self._stdin is not None:
-            try:
-                data = data[os.write(self._stdin, data):]
-            except BlockingIOError:
-                await asyncio.sleep(0.01)  # the pipe is full: the program reads slowly
-            except OSError:
-                return  # the program is gone or closed its stdin
-
     def output_pending(self) -> bool:
         """Whether output the program wrote has not been forwarded yet."""
         return any(pipe.pending() for pipe in self._outputs)
 
-    def stdin_fd(self) -> int | None:
-        """The runner's end of the program's stdin, while it is open."""
-        return self._stdin
-
-    def _close_stdin(self) -> None:
-        if self._stdin is not None:
-            os.close(self._stdin)
-            self._stdin = None
-
     def signal(self, signum: int) -> None:
-        """Signal the whole group (the shell and everything it started)."""
+        """SIGINT the group (the shell and what it started); any other signal the family."""
         self.stopping = True
-        signal_group(self.pid, signum)
+        if signum == signal.SIGINT:
+            signal_group(self.pid, signum)
+        else:
+            self.family.signal(signum)
 
     async def interrupt(self) -> None:
         """SIGINT the group; SIGTERM, then SIGKILL, if it is still there after a while."""
@@ -125,11 +113,11 @@ class GroupProcess:
                 break
             except TimeoutError:
                 self.signal(signum)
-        self.signal(signal.SIGKILL)  # the leader is gone: nothing of its group outlives it
+        await self.family.kill()  # the leader is gone: nothing of its family outlives it
 
     async def stop(self, grace: float = 2.0) -> None:
-        """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
-        self.signal(signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.proc.wait(), grace)
-        self.signal(signal.SIGKILL)
+        """SIGTERM the family, then SIGKILL whatever is left after `grace` seconds."""
+        self.stopping = True
+        self.family.signal(signal.SIGTERM)
+        if not await self.family.wait_gone(grace):
+            await self.family.kill()

@@ -2,13 +2,16 @@
 
 Applied to everything the front end records of `start-service` and `start-model-service`,
 rejected frames included: accepted payloads keep their shape with every environment value
-replaced; a payload that cannot be read is withheld whole (it may hold a secret in clear).
+replaced, whatever shape the environment was given in (a mapping keeps its names; a list,
+a string or anything else is withheld whole, since `NAME=secret` may be inside); a payload
+that cannot be read is withheld whole (it may hold a secret in clear).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from runner import strict_json
 
 REDACTED = "<redacted>"
 SECRET_OPS = frozenset({"start-service", "start-model-service"})
@@ -16,13 +19,23 @@ ENV_KEYS = frozenset({"env", "envs", "environ", "environment"})
 
 
 def redact_envs(value: Any) -> Any:
-    """A copy in which every mapping under an environment key has its values redacted."""
+    """A copy in which every value under an environment key is redacted."""
     if isinstance(value, dict):
-        return {k: ({name: REDACTED for name in v} if k in ENV_KEYS and isinstance(v, dict)
-                    else redact_envs(v)) for k, v in value.items()}
+        return {k: (_redacted_env(v) if k in ENV_KEYS else redact_envs(v))
+                for k, v in value.items()}
     if isinstance(value, list):
         return [redact_envs(v) for v in value]
     return value
+
+
+def _redacted_env(env: Any) -> Any:
+    if isinstance(env, dict):
+        return {str(name): REDACTED for name in env}
+    if env is None:
+        return None
+    if isinstance(env, list):
+        return [REDACTED] * len(env)
+    return REDACTED
 
 
 def redact_rejected(op: str | None, data: Any) -> Any:
@@ -34,8 +47,8 @@ def redact_rejected(op: str | None, data: Any) -> Any:
         return {"frames": frames[:1], "withheld": f"{len(frames) - 1} frame(s) of a {op}"}
     if isinstance(data, (bytes, bytearray)):
         try:
-            parsed = json.loads(bytes(data))
-        except (ValueError, UnicodeDecodeError):
+            parsed = strict_json.loads(bytes(data).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):  # JSONRejected is a ValueError
             return {"withheld": f"{len(data)} unreadable bytes of a {op}"}
         if not isinstance(parsed, (dict, list)):
             return {"withheld": f"{len(data)} bytes of a {op}"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import signal
 from dataclasses import dataclass, field
@@ -24,9 +25,12 @@ from runner.effects import run as run_effects
 from runner.kernel_errors import KernelDied
 from runner.languages.toolchain import ToolchainMissing
 from runner.process import GroupProcess
+from runner.secret_prompt import is_secret_prompt
 from transcripts.events import KERNEL, OBSERVATION, run_source, stamped
 
 INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
+STOP_GRACE = 1.5  # shutdown: SIGTERM to SIGKILL of a run's processes
+QUERY_STOP_GRACE = 1.0  # shutdown: a query's time to end after the kernel's interrupt
 
 
 @dataclass(slots=True, eq=False)
@@ -43,6 +47,8 @@ class Job:
     recorded_bytes: int = 0
     capped: bool = False
     ended: asyncio.Event = field(default_factory=asyncio.Event)  # set on its final state
+    task: asyncio.Task[None] | None = None  # its work, while it runs
+    stop_reason: str | None = None  # the runner stopped the work (shutdown): why
 
     @property
     def source(self) -> str:
@@ -63,6 +69,8 @@ class Runs:
         self._next_id = 1
         self._early_inputs: collections.deque[str] = collections.deque(maxlen=16)
         self.current: Job | None = None
+        self._closing: str | None = None  # the runner is shutting down: why
+        self._closed = asyncio.Event()
 
     # --- what the front end calls -------------------------------------------------------
     def allocate(self, op: str, payload: bytes) -> Job:
@@ -100,7 +108,7 @@ class Runs:
     async def ask(self, is_password: bool) -> str | None:
         """A program of the current run wants input: ask the agent and wait for the answer."""
         run = self.current
-        if run is None or run.ended.is_set():
+        if run is None or run.ended.is_set() or self._closing is not None:
             return None
         if self._early_inputs:
             return self._early_inputs.popleft()
@@ -113,11 +121,41 @@ class Runs:
         finally:
             run.answer = None
 
-    async def stop(self) -> None:
-        """Runner shutdown: end the current run's processes."""
+    async def stop(self, reason: str = "the runner is shutting down") -> None:
+        """Runner shutdown: every run ends, with its end event (failed, with `reason`).
+
+        The current run's processes (its whole family) are stopped, a query is interrupted;
+        work that still does not end is cancelled. Queued runs end without starting.
+        """
+        self._closing = reason
+        self._closed.set()
         run = self.current
-        if run is not None and run.proc is not None:
-            await run.proc.stop()
+        if run is not None and not run.ended.is_set():
+            await self._stop_current(run, reason)
+        while not self._queue.empty():  # its work sees the shutdown and ends the run at once
+            job = self._queue.get_nowait()
+            self._ctx.emit(stamped(job.source, OBSERVATION, v.RUN_STARTED, {"op": job.op}))
+        waits = [asyncio.ensure_future(job.ended.wait()) for job in self._runs.values()
+                 if not job.ended.is_set()]
+        if waits:
+            await asyncio.wait(waits, timeout=QUERY_STOP_GRACE)
+            for wait in waits:
+                wait.cancel()
+
+    async def _stop_current(self, run: Job, reason: str) -> None:
+        run.stop_reason = reason
+        if run.answer is not None and not run.answer.done():
+            run.answer.cancel()  # nobody will answer now
+        if run.proc is not None:
+            await run.proc.stop(STOP_GRACE)
+        elif run.op == "code":
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._driver.interrupt(), QUERY_STOP_GRACE / 2)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.ended.wait(), QUERY_STOP_GRACE)
+        if not run.ended.is_set() and run.task is not None:
+            run.task.cancel()  # its work ends the run with the reason (see `_work`)
+            await asyncio.wait({run.task}, timeout=QUERY_STOP_GRACE)
 
     # --- the loop ----------------------------------------------------------------------
     async def serve(self) -> None:
@@ -137,7 +175,7 @@ class Runs:
             enter(run_effects.EFFECTS, self, t, job)
 
     def begin(self, job: Job) -> None:
-        self._ctx.spawn(self._work(job), owner=job.source)
+        job.task = self._ctx.spawn(self._work(job), owner=job.source)
 
     def send(self, source: str, msg_type: str, payload: bytes) -> None:
         self._ctx.send(source, msg_type, payload)
@@ -145,7 +183,12 @@ class Runs:
     async def _work(self, run: Job) -> None:
         failure: str | None = None
         try:
+            if self._closing is not None:
+                raise asyncio.CancelledError
             exit_code = await self._perform(run)
+            failure = run.stop_reason
+        except asyncio.CancelledError:  # the runner stops: the run still gets its end
+            exit_code, failure = -1, run.stop_reason or self._closing or "cancelled"
         except ToolchainMissing as e:
             exit_code = e.exit_code
             self._output(run, "stderr", f"krunner: {e}\n".encode())
@@ -169,7 +212,7 @@ class Runs:
         return await self._batch(run, step)
 
     async def _query(self, run: Job) -> int:
-        await self._ctx.query_settled.wait()
+        await self._query_settled()
         kernel = self._ctx.machines.get(KERNEL)
         unavailable = kernel.query_unavailable if kernel is not None else None
         if unavailable is not None:
@@ -179,10 +222,22 @@ class Runs:
         return await self._driver.query(code, lambda t, p: self._output(run, t, p),
                                         self._ask_with_prompt)
 
+    async def _query_settled(self) -> None:
+        """Wait for the kernel to be ready or failed; cancelled if the runner stops first."""
+        settled = asyncio.ensure_future(self._ctx.query_settled.wait())
+        closed = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({settled, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            settled.cancel()
+            closed.cancel()
+        if self._closing is not None:
+            raise asyncio.CancelledError
+
     async def _ask_with_prompt(self, prompt: str, is_password: bool) -> str:
         if prompt:
             self._output(self.current, "stdout", prompt.encode())
-        return await self.ask(is_password) or ""
+        return await self.ask(is_password or is_secret_prompt(prompt)) or ""
 
     async def _batch(self, run: Job, step: Step) -> int:
         if step.message:
@@ -190,7 +245,8 @@ class Runs:
         if step.command is None:
             return step.exit_code
         env = {**self._ctx.child_env, **self._batch_env} if step.batch else self._ctx.child_env
-        run.proc = await GroupProcess.start(step.command, cwd=self._ctx.paths.work_dir, env=env)
+        run.proc = await GroupProcess.start(step.command, cwd=self._ctx.paths.work_dir, env=env,
+                                            owner=run.source)
         self._ctx.emit(stamped(run.source, OBSERVATION, v.PROCESS_STARTED,
                                {"pid": run.proc.pid, "command": step.command}))
         with tasklog.copying(lambda t, p: self._output(run, t, p), self._ctx.paths.work_dir,

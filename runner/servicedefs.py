@@ -7,10 +7,11 @@ computes leaks into another (the original shared and mutated them).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from runner import strict_json
 
 FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "command": (list, str), "prestart": list, "prestart_actions": list, "env": dict,
@@ -74,8 +75,9 @@ def load_dir(folder: Path) -> tuple[dict[str, ServiceDef], dict[str, str]]:
         return defs, errors
     for path in sorted(folder.glob("*.json")):
         try:
-            defs[path.stem] = parse(path.stem, json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, InvalidDefinition) as e:
+            doc = strict_json.loads(path.read_text(encoding="utf-8"))
+            defs[path.stem] = parse(path.stem, doc)
+        except (OSError, UnicodeDecodeError, ValueError) as e:  # InvalidDefinition, JSONRejected
             errors[path.stem] = str(e)
     return defs, errors
 
@@ -92,27 +94,39 @@ def fill(template: str, variables: dict[str, Any]) -> str:
 def launch_spec(defn: ServiceDef, variables: dict[str, Any], options: dict[str, Any],
                 frozen_env: set[str]) -> tuple[list[str], dict[str, str]]:
     """argv and extra environment of one start, options checked against the definition."""
-    if isinstance(defn.command, str):
-        argv = [defn.shell, "-c", fill(defn.command, variables)]
-    else:
-        argv = [fill(part, variables) for part in defn.command]
     arguments = dict(defn.default_arguments)
     for key, value in (options.get("arguments") or {}).items():
         if key not in defn.allowed_arguments:
             raise LaunchRefused(f"argument {key} is not allowed for service {defn.name}")
         arguments[key] = value
+    extra: list[str] = []
     for key, value in arguments.items():
-        argv.append(key)
+        extra.append(key)
         if isinstance(value, list):
-            argv.extend(str(v) for v in value)
+            extra.extend(str(v) for v in value)
         elif value is not None:
-            argv.append(str(value))
+            extra.append(str(value))
+    if isinstance(defn.command, str):
+        argv = shell_argv(defn.shell, fill(defn.command, variables), extra)
+    else:
+        argv = [fill(part, variables) for part in defn.command] + extra
     env = {fill(k, variables): fill(str(v), variables) for k, v in defn.env.items()}
     for key, value in (options.get("envs") or {}).items():
         if key not in defn.allowed_envs or key in frozen_env:
             raise LaunchRefused(f"environment variable {key} is not allowed for {defn.name}")
         env[key] = str(value)
     return argv, env
+
+
+def shell_argv(shell: str, command: str, arguments: list[str]) -> list[str]:
+    """A string command run by the shell, its arguments passed on to it as the program's.
+
+    `bash -c STRING a b` makes `a` the shell's `$0` and `b` its `$1`, so appended arguments
+    never reached the program; `"$@"` after the command hands them over, each one intact.
+    """
+    if not arguments:
+        return [shell, "-c", command]
+    return [shell, "-c", f'{command} "$@"', shell, *arguments]
 
 
 def app_entry(defn: ServiceDef) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from runner.config import intrinsic_ports
 from runner.context import Context
 from runner.launchers import INTRINSIC_PORTS, Launchers
 from runner.model_service import ModelServices
+from runner.service_requests import ReservedPorts
 from runner.servicedefs import load_dir
 from runner.supervisor import Supervisor
 from transcripts.events import KERNEL, OBSERVATION, stamped
@@ -28,10 +29,21 @@ class Services:
                              {"service": name, "reason": reason}))
         # the language decides the legacy built-ins; the runner's config carries it
         lang = getattr(getattr(ctx, "config", None), "lang", "python")
+        self._ctx = ctx
         self.launchers = Launchers(ctx, defs, errors, lang)
         self._intrinsic_ports = intrinsic_ports(ctx.paths.config_dir)
         self.supervisor = Supervisor(ctx, self.launchers.resolver, defs)
         self.models = ModelServices(ctx, self.supervisor)
+
+    def reserved_ports(self, own: set[int]) -> ReservedPorts:
+        """The ports no request may claim: the runner's own sockets (and the git terminal's),
+        and each intrinsic service's, which only that service may use."""
+        config = getattr(self._ctx, "config", None)
+        if getattr(config, "lang", "") == "git":
+            own = own | {p for p in (config.terminal_in_port, config.terminal_out_port) if p}
+        intrinsic = {name: self._intrinsic_ports.get(name, port)
+                     for name, port in INTRINSIC_PORTS.items()}
+        return ReservedPorts(frozenset(own), intrinsic)
 
     async def start(self, request: dict[str, Any]) -> dict[str, Any]:
         return await self.supervisor.start(request)

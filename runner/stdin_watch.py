@@ -1,13 +1,15 @@
-"""Noticing that a program waits for its standard input, in any language, without a pty.
+"""Noticing that a program waits for its standard input, in any language.
 
-The runner holds the write end of the child's stdin pipe. Once the child has been quiet for
-a moment, the watcher looks at the kernel's view of every process of the child's session:
-`/proc/<pid>/task/<tid>/syscall` shows a thread blocked in `read`/`readv`/`pread64` on a
-descriptor that is our pipe, or in `poll`/`select`/`epoll_wait` with our pipe among the
+The runner holds the child's stdin (a terminal, runner/stdin_tty.py). Once the child has been
+quiet for a moment, the watcher looks at the kernel's view of every process of the child's
+session: `/proc/<pid>/task/<tid>/syscall` shows a thread blocked in `read`/`readv`/`pread64`
+on a descriptor that is our stdin, or in `poll`/`select`/`epoll_wait` with it among the
 descriptors it waits for (pollfd array and fd_set read through `/proc/<pid>/mem`, an epoll
-set through `/proc/<pid>/fdinfo/<epfd>`). With the pipe empty, that is a program waiting
-for a line: the agent is asked (the prompt it printed has already gone out as stdout), and
-its answer goes into the pipe followed by a newline. Programs that never go quiet, or never
+set through `/proc/<pid>/fdinfo/<epfd>`). With nothing unread in it, that is a program
+waiting for a line: the agent is asked (the prompt it printed has already gone out as
+stdout; the answer is a secret if echo is off or the prompt names one), and its answer goes
+in followed by a newline. A program that stopped reading (Node's `rl.close()` on a terminal)
+is in no such wait, so it is not asked again and ends. Programs that never go quiet, or never
 read, are never slowed: the watcher is a separate task that only reads small /proc files.
 """
 
@@ -15,15 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import platform
 import re
 import struct
-import termios
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
+
+from runner.secret_prompt import is_secret_prompt
+from runner.stdin_tty import ChildStdin
 
 Ask = Callable[[bool], Awaitable[str | None]]  # is_password -> a line, None: nobody answers
 
@@ -40,8 +43,6 @@ _SYSCALLS = {
                 441: "epoll"},
 }
 SYSCALLS = _SYSCALLS.get(platform.machine(), {})
-PASSWORD_PROMPT = re.compile(
-    r"\b(password|passphrase|passwd|passcode|pin|secret|token)\b[^\n]*$", re.IGNORECASE)
 
 
 class Watched(Protocol):
@@ -49,18 +50,13 @@ class Watched(Protocol):
     last_output: float
     tail: bytes
     stopping: bool
-    stdin_inode: int
-
-    def stdin_fd(self) -> int | None: ...
+    stdin: ChildStdin
 
     def output_pending(self) -> bool: ...
-
-    async def feed(self, text: str) -> None: ...
 
 
 async def watch_stdin(proc: Watched, ask: Ask) -> None:
     """Until cancelled: each time the program waits on an empty stdin, ask and feed a line."""
-    link = f"pipe:[{proc.stdin_inode}]"
     period = FIRST_PERIOD
     while not proc.stopping:
         quiet_for = time.monotonic() - proc.last_output
@@ -68,7 +64,7 @@ async def watch_stdin(proc: Watched, ask: Ask) -> None:
         if proc.stopping or time.monotonic() - proc.last_output < QUIET:
             period = FIRST_PERIOD
             continue
-        if not _waits_on_empty_pipe(proc, link):
+        if not _waits_on_empty_stdin(proc):
             period = min(period * 1.5, MAX_PERIOD)
             continue
         # The prompt went out before the question: nothing left in the output pipes, and one
@@ -79,32 +75,23 @@ async def watch_stdin(proc: Watched, ask: Ask) -> None:
         await asyncio.sleep(0)
         if proc.last_output != seen or proc.stopping:
             continue
-        text = await ask(is_password_prompt(proc.tail))
+        text = await ask(is_secret(proc))
         if text is None or proc.stopping:
             return
-        await proc.feed(text)
+        await proc.stdin.feed(text)
         period = FIRST_PERIOD
 
 
-def _waits_on_empty_pipe(proc: Watched, link: str) -> bool:
-    fd = proc.stdin_fd()
-    if fd is None or unread_bytes(fd) > 0:
+def _waits_on_empty_stdin(proc: Watched) -> bool:
+    if proc.stdin.closed or proc.stdin.unread() > 0:
         return False
-    return any(waits_on(pid, link) for pid in session_members(proc.pid))
+    return any(waits_on(pid, proc.stdin.link) for pid in session_members(proc.pid))
 
 
-def is_password_prompt(tail: bytes) -> bool:
-    """Whether the last line the program printed asks for a password."""
-    text = tail.decode("utf-8", "replace").rstrip()
-    return bool(PASSWORD_PROMPT.search(text.rsplit("\n", 1)[-1]))
-
-
-def unread_bytes(fd: int) -> int:
-    try:
-        raw = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
-    except OSError:
-        return 0
-    return struct.unpack("i", raw)[0]
+def is_secret(proc: Watched) -> bool:
+    """Whether the answer is a secret: the terminal would not echo it (`read -s`, getpass),
+    or the last line the program printed asks for a password, key, token, ..."""
+    return proc.stdin.hides_input() or is_secret_prompt(proc.tail.decode("utf-8", "replace"))
 
 
 def session_members(sid: int) -> list[int]:

@@ -6,6 +6,10 @@ of `runner/effects/service.py`. It spawns only on entering `starting`, which the
 allows only when no process of the service is left, and every spawn first waits for the
 previous group of that service to be gone: a race of start, stop, restart, crash or shutdown
 can never leave two copies or an orphan.
+
+A service is its process's whole family (runner/process_group.py): a leader that exits 0 and
+leaves processes behind has daemonized (a double fork), and the service lives, and may open
+its port, as long as they do; stopping it ends them all.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from typing import Any
 from machines import vocabulary as v
 from machines.base import Transitioned
 from machines.service import IDLE, LIVE, SUPERVISION
+from runner import subreaper
 from runner.context import Context
 from runner.effects import enter
 from runner.effects import service as service_effects
-from runner.process_group import end_group, signal_group
+from runner.process_group import STOP_GRACE, Family, end_group
 from runner.servicedefs import LaunchRefused, ServiceDef, app_entry
 from transcripts.events import OBSERVATION, service_source, stamped
 
@@ -35,6 +40,9 @@ LAUNCH_TIMEOUT = 8.0  # request to open port; the agent gives up after 10 s
 RESOLVE_TIMEOUT = 6.0  # preparing one start (prestart actions, keys), inside LAUNCH_TIMEOUT
 PORT_POLL = 0.05
 PORT_POLL_FIRST = 0.005
+SHUTDOWN_GRACE = 1.0  # runner shutdown: SIGTERM to SIGKILL of a service
+SHUTDOWN_WAIT = 2.5  # runner shutdown: how long every service may take to stop
+PROCESS_DAEMONIZED = "ProcessDaemonized"  # recorded only: the leader left a daemon serving
 ENV_PARAMS = {"start_window": "KRUNNER_SERVICE_START_WINDOW",
               "start_retries": "KRUNNER_SERVICE_START_RETRIES",
               "backoff_base": "KRUNNER_SERVICE_BACKOFF_BASE",
@@ -71,7 +79,8 @@ class Slot:
     """Everything the runner holds for one service name."""
 
     resolve: Resolver | None = None
-    proc: asyncio.subprocess.Process | None = None
+    proc: asyncio.subprocess.Process | None = None  # the leader, until its family is gone
+    family: Family | None = None
     attempt: Attempt | None = None
     epoch: int = 0  # bumps on every entry to `starting`; stale timers and attempts see it
     waiters: list[tuple[asyncio.Future[dict[str, Any]], bool]] = field(default_factory=list)
@@ -104,6 +113,7 @@ class Supervisor:
         self._slots: dict[str, Slot] = {}
         self._params = supervision_params()
         self._closing = False
+        self._grace = STOP_GRACE
 
     # --- requests -----------------------------------------------------------------------
     async def start(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -142,16 +152,17 @@ class Supervisor:
     async def stop_all(self) -> None:
         """Runner shutdown: every service stops through its machine; nothing restarts."""
         self._closing = True
+        self._grace = SHUTDOWN_GRACE
         for name in list(self._slots):
             if self.state(name) in LIVE:
                 self._observe(service_source(name), v.SERVICE_STOP_REQUESTED,
                               {"reason": "runner shutdown"})
-        deadline = time.monotonic() + 4.0
+        deadline = time.monotonic() + SHUTDOWN_WAIT
         while time.monotonic() < deadline and any(s.busy() for s in self._slots.values()):
             await asyncio.sleep(PORT_POLL)
         for slot in self._slots.values():  # the last word: nothing of ours outlives us
-            if slot.proc is not None:
-                signal_group(slot.proc.pid, signal.SIGKILL)
+            if slot.family is not None:
+                slot.family.signal(signal.SIGKILL)
 
     def state(self, name: str) -> str | None:
         return self._ctx.machines.state(service_source(name))
@@ -178,7 +189,8 @@ class Supervisor:
             slot.attempt.stop_wanted = True  # an older attempt still winding down does nothing more
         slot.epoch += 1
         attempt = slot.attempt = Attempt(slot.epoch)
-        attempt.task = self._ctx.spawn(self._attempt(name, slot, attempt), owner=f"launch:{name}")
+        attempt.task = self._ctx.spawn(self._attempt_guarded(name, slot, attempt),
+                                       owner=f"launch:{name}")
 
     def answer_started(self, t: Transitioned) -> None:
         slot = self._slots.get(t.source.split(":", 1)[1])
@@ -211,8 +223,8 @@ class Supervisor:
         attempt = slot.attempt
         if attempt is not None:
             attempt.stop_wanted = True
-        if slot.proc is not None and slot.proc.returncode is None:
-            self._ctx.spawn(end_group(slot.proc), owner=f"stop:{name}")
+        if slot.proc is not None:  # the leader, or the daemon it left, lives
+            self._ctx.spawn(end_group(slot.proc, self._grace, slot.family), owner=f"stop:{name}")
         elif attempt is not None and attempt.resolving and attempt.task is not None:
             attempt.task.cancel()  # still in prestart: it reports itself abandoned
         elif attempt is None or attempt.task is None or attempt.task.done():
@@ -220,6 +232,20 @@ class Supervisor:
         # else: the attempt is spawning; it sees `stop_wanted` and ends what it spawned
 
     # --- one attempt ------------------------------------------------------------------
+    async def _attempt_guarded(self, name: str, slot: Slot, attempt: Attempt) -> None:
+        """Any failure of an attempt is the start's failure: the machine leaves `starting`
+        and the agent is answered (an exec format error, a bad argument, a bug)."""
+        try:
+            await self._attempt(name, slot, attempt)
+        except Exception as e:
+            print(f"krunner: starting service {name} failed: {type(e).__name__}: {e}",
+                  file=sys.stderr, flush=True)
+            self._failed(attempt, service_source(name),
+                         f"starting the service failed: {type(e).__name__}: {e}")
+            proc = slot.proc
+            if proc is not None and proc.returncode is None:
+                await end_group(proc)  # its watcher records the exit
+
     async def _attempt(self, name: str, slot: Slot, attempt: Attempt) -> None:
         source = service_source(name)
         began = time.monotonic()
@@ -249,17 +275,19 @@ class Supervisor:
         if proc is None:
             return
         if attempt.stop_wanted:
-            await end_group(proc)
+            await end_group(proc, self._grace, slot.family)
             return
         if launch.wait_port and launch.port is not None:
-            await self._await_port(attempt, source, proc, launch, began + self._launch_timeout)
+            await self._await_port(attempt, slot, source, proc, launch,
+                                   began + self._launch_timeout)
 
     async def _spawn(self, slot: Slot, attempt: Attempt, source: str, launch: Launch
                      ) -> asyncio.subprocess.Process | None:
         if not launch.cwd.is_dir():
             self._failed(attempt, source, f"the working directory does not exist: {launch.cwd}")
             return None
-        env = {**self._ctx.child_env, **launch.env}
+        family = Family(source)
+        env = family.env({**self._ctx.child_env, **launch.env})
         env["LD_LIBRARY_PATH"] = env.get("LD_LIBRARY_PATH", "").replace("/opt/backend.ai/lib:", "")
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -271,49 +299,58 @@ class Supervisor:
         except PermissionError:
             self._failed(attempt, source, f"the target file is not executable: {launch.argv[0]}")
             return None
-        slot.proc = proc
+        family.leader = proc.pid
+        slot.proc, slot.family = proc, family
         wait_port = launch.wait_port and launch.port is not None
         for src in launch.sources:
             self._observe(src, v.SERVICE_SPAWNED, {"pid": proc.pid, "argv": launch.argv,
                                                    "wait_port": wait_port})
-        self._ctx.spawn(self._watch(slot, proc, launch, time.monotonic()),
+        self._ctx.spawn(self._watch(slot, proc, family, launch, time.monotonic()),
                         owner=f"watch:{source}")
         return proc
 
-    async def _await_port(self, attempt: Attempt, source: str,
+    async def _await_port(self, attempt: Attempt, slot: Slot, source: str,
                           proc: asyncio.subprocess.Process, launch: Launch, deadline: float
                           ) -> None:
         port = int(launch.port or 0)
         pause = PORT_POLL_FIRST  # most services open their port within tens of milliseconds
         while time.monotonic() < deadline:
-            if attempt.stop_wanted or proc.returncode is not None:
-                return  # the exit (or the stop) decides
-            if await port_open(port) and proc.returncode is None and not attempt.stop_wanted:
+            if attempt.stop_wanted or slot.proc is not proc:
+                return  # the exit of the whole family (or the stop) decides
+            if await port_open(port) and slot.proc is proc and not attempt.stop_wanted:
                 self._observe(source, v.SERVICE_PORT_OPENED, {"port": port})
                 return
             await asyncio.sleep(pause)
             pause = min(pause * 2, PORT_POLL)
-        if proc.returncode is None and not attempt.stop_wanted:
+        if slot.proc is proc and not attempt.stop_wanted:
             self._failed(attempt, source, f"opening the service port timed out: "
                                           f"{source.split(':', 1)[1]}")
-            await end_group(proc)
+            await end_group(proc, self._grace, slot.family)
 
-    async def _watch(self, slot: Slot, proc: asyncio.subprocess.Process, launch: Launch,
-                     spawned_at: float) -> None:
-        code = await proc.wait()
-        signal_group(proc.pid, signal.SIGKILL)  # what the leader left behind dies with it
+    async def _watch(self, slot: Slot, proc: asyncio.subprocess.Process, family: Family,
+                     launch: Launch, spawned_at: float) -> None:
+        code: int | None = await proc.wait()
+        left = await family.lingering() if code == 0 else []
+        data: dict[str, Any] = {"pid": proc.pid}
+        if left:  # daemonized: the service lives while what the leader left does
+            for src in launch.sources:
+                self._observe(src, PROCESS_DAEMONIZED, {"pid": proc.pid, "pids": left})
+            await family.wait_gone()
+            codes = (subreaper.collect(pid) for pid in reversed(family.seen))
+            code = next((c for c in codes if c is not None), None)
+            data["daemon"] = True
+        await family.kill()  # what the leader left behind dies with it
         if slot.proc is proc:
             slot.proc = None
-        uptime = round(time.monotonic() - spawned_at, 3)
+        data.update(exit_code=code, uptime=round(time.monotonic() - spawned_at, 3))
         for src in launch.sources:
-            self._observe(src, v.PROCESS_EXITED, {"pid": proc.pid, "exit_code": code,
-                                                  "uptime": uptime})
+            self._observe(src, v.PROCESS_EXITED, dict(data))
 
     async def _previous_gone(self, slot: Slot) -> None:
         """The one-copy rule at the only place that spawns: the old group ends first."""
         old = slot.proc
         if old is not None:
-            await end_group(old)
+            await end_group(old, self._grace, slot.family)
             while slot.proc is old:  # its watcher records the exit before we go on
                 await asyncio.sleep(0.01)
 

@@ -1,7 +1,8 @@
 """`input()` for batch programs: a Unix socket the program's Python connects to (PROTOCOL §5.4).
 
-Our `sitecustomize` sends one JSON line (`{"is_password": ...}`) and reads the answer to EOF,
-so long or multi-byte answers arrive whole (the original read one 1024-byte chunk).
+Our `sitecustomize` sends one JSON line (`{"is_password": ..., "prompt": ...}`) and reads the
+answer to EOF, so long or multi-byte answers arrive whole (the original read one 1024-byte
+chunk). An `input()` whose prompt names a secret ("Enter your API key: ") counts as getpass.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from runner.secret_prompt import is_secret_prompt
 
 Ask = Callable[[bool], Awaitable[str | None]]  # is_password -> text, None if nobody can answer
 
@@ -30,7 +33,8 @@ def _ask(prompt, is_password):
             sock.connect(path)
         except (ConnectionRefusedError, FileNotFoundError):
             return "<user-input-unavailable>"
-        sock.sendall(json.dumps({"is_password": is_password}).encode() + b"\n")
+        request = {"is_password": is_password, "prompt": prompt[-256:]}
+        sock.sendall(json.dumps(request).encode() + b"\n")
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
@@ -85,8 +89,12 @@ class UserInputServer:
 
 
 async def _read_request(reader: asyncio.StreamReader) -> bool:
+    """Whether the client asks for a secret (getpass, or a prompt naming one)."""
     try:
         line = await asyncio.wait_for(reader.readline(), REQUEST_WAIT)
-        return bool(json.loads(line or b"{}").get("is_password", False))
+        request = json.loads(line or b"{}")
+        prompt = request.get("prompt")
+        return bool(request.get("is_password", False)) or (
+            isinstance(prompt, str) and is_secret_prompt(prompt))
     except (TimeoutError, ValueError, AttributeError):
         return False

@@ -3,7 +3,9 @@
 `python -m tests.health_server PORT [CONTROL_FILE]`. Paths: `/ok` 200, `/status/N` N,
 `/redirect` 302 to `/ok`, `/loop` redirects forever, `/hang` never answers, `/reset` closes
 the connection without answering, `/slow-body` sends headers then trickles the body.
-`/health` answers 200, or hangs while CONTROL_FILE exists (a model server that hangs).
+`/huge` answers 200 with a 300 MB body and `/huge-chunked` with one chunk of 300 MB (made as
+they are sent, so the server stays small). `/health` answers 200, or hangs while CONTROL_FILE
+exists (a model server that hangs).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 CONTROL: Path | None = None
+HUGE = 300 * 1024 * 1024
+PIECE = b"x" * (1024 * 1024)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -51,7 +55,26 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.05)
             return None
+        if path in ("/huge", "/huge-chunked"):
+            return self._huge(chunked=path == "/huge-chunked")
         return self._answer(404, b"no such path")
+
+    def _huge(self, chunked: bool) -> None:
+        self.send_response(200)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(HUGE))
+        self.end_headers()
+        try:
+            if chunked:
+                self.wfile.write(b"%x\r\n" % HUGE)
+            for _ in range(HUGE // len(PIECE)):
+                self.wfile.write(PIECE)
+            if chunked:
+                self.wfile.write(b"\r\n0\r\n\r\n")
+        except OSError:  # the prober read what it wanted and closed the connection
+            pass
 
     def _answer(self, status: int, body: bytes) -> None:
         self.send_response(status)

@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.conftest import RunnerProcess
-from tests.lang_support import interrupt_ends_everything, need, start, until_input, write
+from tests.lang_support import (
+    asked_once_then_finished,
+    interrupt_ends_everything,
+    need,
+    start,
+    until_input,
+    write,
+)
+
+ONCE_EXIT = 3
 
 
 @dataclass(frozen=True)
@@ -26,12 +35,15 @@ class Case:
     failing_says: str
     loop: str  # prints a line, flushes, then never ends
     echo: str  # asks "line N? " twice, answers "got <line>" each time
+    once: str  # asks "Name? " once the usual way, says "hello <line>", ends with ONCE_EXIT
     compile_error: str | None = None  # a program the build rejects, saying `error_says`
     error_says: str = ""
     query: str = ""  # defaults to `hello`
     extra: dict[str, str] = field(default_factory=dict)  # more files for the hello project
     timeout: float = 180.0
     kernel: bool = False  # queries run in a Jupyter kernel that outlives an interrupt
+    once_query: str = ""  # `once` as a query, where it differs (a kernel must not exit)
+    once_query_exit: int = 3  # what that query ends with
 
 
 class LanguageContract:
@@ -100,6 +112,25 @@ class LanguageContract:
         # a kernel may hold output back until the cell ends (IRkernel does)
         assert "got alpha\n" in seen + result.stdout
         assert result.stdout.endswith("got beta\n")
+
+
+    @pytest.mark.parametrize("mode", ["batch", "query"])
+    def test_a_program_that_stops_reading_ends_as_in_a_terminal(self, runner: RunnerProcess,
+                                                                mode: str) -> None:
+        """Asked once, answered, it ends (stdin stays open): Node's readline + `rl.close()`
+        never ended on a pipe, and the agent was asked again and again."""
+        query = mode == "query"
+        program = (self.case.once_query or self.case.once) if query else self.case.once
+        write(runner.work_dir, {self.case.main: program})
+        client = runner.client()
+        if query:
+            client.send("code", program)
+        else:
+            assert client.batch(build="*").build_exit == 0
+            client.send("exec", "*")
+        stdout, exit_code = asked_once_then_finished(client, "Name? ", "Ada")
+        assert exit_code == (self.case.once_query_exit if query else ONCE_EXIT), stdout
+        assert "hello Ada" in stdout
 
 
 class CompiledContract(LanguageContract):

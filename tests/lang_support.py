@@ -127,3 +127,20 @@ def until_input(client: AgentClient, timeout: float = 120) -> str:
             return b"".join(out).decode()
         if kind == "stdout":
             out.append(data)
+
+
+def asked_once_then_finished(client: AgentClient, prompt: str, answer: str,
+                             timeout: float = 120) -> tuple[str, int]:
+    """Wait for the one `waiting-input` after `prompt`, answer it, then for `finished` with no
+    second question (which fails at once); the whole stdout and the exit code."""
+    assert until_input(client, timeout).endswith(prompt)
+    client.send("input", answer)
+    out = [prompt.encode()]
+    deadline = time.monotonic() + timeout
+    while True:
+        kind, data = client.recv(max(deadline - time.monotonic(), 0.0), "finished")
+        assert kind != "waiting-input", f"asked a second time, after {b''.join(out)!r}"
+        if kind == "stdout":
+            out.append(data)
+        if kind == "finished":
+            return b"".join(out).decode(), int(json.loads(data)["exitCode"])

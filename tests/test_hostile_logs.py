@@ -4,15 +4,19 @@ and the documented exit code, and no reader crashes on what it reads."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.tooling import ROOT
+from tests.stories import flapping_model, write_log
+from tests.test_transcript_trust import _rechained
+from tests.tooling import ROOT, tool
 from transcripts.events import INPUT, Event
 from transcripts.store import EventLog
 
@@ -49,3 +53,74 @@ def test_a_read_only_copy_of_a_live_log_gets_the_wal_note(tmp_path: Path) -> Non
             assert "copy both files to a writable folder" in done.stderr
     finally:
         live.close()
+
+
+def _exported(tmp_path: Path) -> tuple[Path, Path]:
+    log, out = tmp_path / "events.sqlite3", tmp_path / "session.jsonl"
+    write_log(log, flapping_model())
+    assert tool("tools.transcript", "export", "--log", str(log), "--out", str(out)
+                ).returncode == 0
+    return log, out
+
+
+def _forge(path: Path, line: int, **changes: object) -> None:
+    """Change fields of one line and recompute the chain, as a forger would."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    obj = json.loads(lines[line - 1])
+    target = obj["session"] if line == 1 else obj
+    target.update(changes)
+    del obj["h"]
+    lines[line - 1] = json.dumps(obj, separators=(",", ":"))[:-1] + ',"h":"' + "0" * 32 + '"}\n'
+    path.write_text("".join(_rechained(lines)), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("line", "changes"), [
+    (5, {"wall": 1e300}), (5, {"wall": -5.0}), (6, {"mono": 1e300}),
+    (1, {"started_wall": 1e300}), (1, {"ended_wall": 1e300}), (7, {"seq": "7"}),
+    (8, {"source": None})])
+def test_a_forged_transcript_with_values_no_runner_records_is_refused(
+        tmp_path: Path, line: int, changes: dict[str, object]) -> None:
+    _, out = _exported(tmp_path)
+    _forge(out, line, **changes)
+    verified = tool("tools.transcript", "verify", str(out))
+    assert verified.returncode == 1, verified.stdout + verified.stderr
+    assert f"line {line} " in verified.stderr and "ALTERED" in verified.stderr
+    copy = tmp_path / "imported.sqlite3"
+    imported = tool("tools.transcript", "import", str(out), "--log", str(copy))
+    assert imported.returncode == 2 and f"line {line} " in imported.stderr
+    if copy.exists():
+        listed = tool("tools.inspect", "--log", str(copy), "sessions", "--format", "json")
+        assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stderr
+    assert tool("tools.replay", "offline", "--transcript", str(out)).returncode == 2
+
+
+def test_a_transcript_an_editor_saved_with_a_byte_order_mark_is_altered(
+        tmp_path: Path) -> None:
+    _, out = _exported(tmp_path)
+    out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())
+    verified = tool("tools.transcript", "verify", str(out))
+    assert verified.returncode == 1 and "line 1 starts with a byte order mark" in \
+        verified.stderr, verified.stderr
+    assert tool("tools.transcript", "import", str(out), "--log",
+                str(tmp_path / "x.sqlite3")).returncode == 2
+
+
+def test_readers_show_a_forged_logs_absurd_times_without_crashing(tmp_path: Path) -> None:
+    log, _ = _exported(tmp_path)
+    db = sqlite3.connect(log)
+    db.executescript("UPDATE events SET wall = 1e300 WHERE seq % 3 = 0; "
+                     "UPDATE events SET wall = -1e300 WHERE seq = 4; "
+                     "UPDATE events SET mono = 9e999 WHERE seq = 5; "
+                     "UPDATE sessions SET started_wall = 1e300, ended_wall = 9e999;")
+    db.commit()
+    db.close()
+    picture = tmp_path / "h.png"
+    for argv in (["sessions"], ["sessions", "--format", "json"], ["timeline"], ["events"],
+                 ["events", "--since", "1h"], ["health"], ["health", "--format", "json"],
+                 ["health", "--picture", str(picture)]):
+        done = tool("tools.inspect", "--log", str(log), *argv)
+        assert done.returncode == 0, (argv, done.stderr)
+        assert "Traceback" not in done.stderr
+    listed = tool("tools.inspect", "--log", str(log), "sessions")
+    assert "1e+300 (not a time)" in listed.stdout
+    assert picture.stat().st_size > 0

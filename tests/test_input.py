@@ -3,12 +3,20 @@ of the log, an interrupt while waiting ends it, and a pipe of its own is not the
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import RunnerProcess, gone
 from tests.lang_support import session_pids, until_input
+from tests.service_helpers import ROOT
+from tools.client import AgentClient
+from transcripts.reader import events, latest_session, open_readonly
+from transcripts.transcript import load
 
 PY = sys.executable
 WAITS = {
@@ -84,3 +92,93 @@ def test_an_input_sent_early_waits_for_the_next_read(runner: RunnerProcess) -> N
     assert result.exit_code == 0
     assert result.stdout == "got early\n"
     assert result.waiting_inputs == []
+
+
+# --- secrets: an answer the terminal would not echo, or to a prompt naming a secret -------
+SECRET = "hunter2-Sw0rdfish"
+BASH = shutil.which("bash") or "bash"
+SECRET_ASKS = {
+    "read -s, no prompt": f"{BASH} -c 'read -s k; echo \"length ${{#k}}\"'",
+    "stty -echo": f"{BASH} -c 'stty -echo; read k; stty echo; echo \"length ${{#k}}\"'",
+    "API key prompt": "printf 'Enter your API key: '; read k; echo \"length ${#k}\"",
+    "token prompt on stderr": "printf 'GitHub token? ' >&2; read k; echo \"length ${#k}\"",
+    "input() naming a key": f"{PY} -c \"k = input('Enter your API key: '); "
+                            f"print('length', len(k))\"",
+}
+
+
+def recorded_inputs(runner: RunnerProcess, tmp_path: Path) -> list[object]:
+    """Stop the runner, export its transcript; the `input` payloads as the log and the
+    transcript hold them (each must agree), after checking that neither holds the secret."""
+    runner.stop()
+    out = tmp_path / "session.jsonl"
+    subprocess.run([PY, "-m", "tools.transcript", "export", "--log", str(runner.log_path),
+                    "--out", str(out)], check=True, cwd=ROOT, capture_output=True)
+    conn = open_readonly(runner.log_path)
+    in_log = [r.event for r in events(conn, latest_session(conn) or "")]
+    _, in_transcript = load(out)
+    everything = [repr(e) for e in in_log] + [repr(r.event) for r in in_transcript]
+    assert not [e for e in everything if SECRET in e or SECRET.encode().hex() in e]
+    inputs = [e.data for e in in_log if e.kind == "input" and e.name == "input"]
+    assert inputs == [r.event.data for r in in_transcript
+                      if r.event.kind == "input" and r.event.name == "input"]
+    return inputs
+
+
+@pytest.mark.parametrize("how", sorted(SECRET_ASKS))
+def test_an_answer_the_terminal_would_hide_or_to_a_secret_prompt_is_redacted(
+        runner: RunnerProcess, tmp_path: Path, how: str) -> None:
+    client = runner.client()
+    client.send("exec", SECRET_ASKS[how])
+    asked = json.loads(client.wait_for("waiting-input") or b"{}")
+    assert asked == {"is_password": True}
+    client.send("input", SECRET)
+    result = client.collect("finished")
+    assert (result.exit_code, result.stdout) == (0, f"length {len(SECRET)}\n")
+    assert result.waiting_inputs == []
+    assert recorded_inputs(runner, tmp_path) == ["<redacted>"]
+
+
+def test_a_plain_question_stays_plain_and_its_answer_is_recorded(
+        runner: RunnerProcess, tmp_path: Path) -> None:
+    client = runner.client()
+    client.send("exec", "printf 'Press any key, then your name: '; read n; echo \"hi $n\"")
+    assert client.wait_for("waiting-input") == b""  # the agent's usual batch question
+    client.send("input", "Ada")
+    assert client.collect("finished").stdout == "hi Ada\n"
+    assert recorded_inputs(runner, tmp_path) == [b"Ada"]
+
+
+def test_a_query_asking_for_a_key_marks_it_a_password(runner: RunnerProcess, tmp_path: Path
+                                                      ) -> None:
+    client = runner.client()
+    client.send("code", "k = input('Paste your access token: ')\nprint(len(k))")
+    assert json.loads(client.wait_for("waiting-input")) == {"is_password": True}
+    client.send("input", SECRET)
+    assert client.collect("finished").stdout.endswith(f"{len(SECRET)}\n")
+    assert recorded_inputs(runner, tmp_path) == ["<redacted>"]
+
+
+# --- a terminal, as a user's ---------------------------------------------------------------
+def console_until_input(client: AgentClient) -> list[tuple[str, bytes]]:
+    """stdout and stderr chunks up to the next `waiting-input`."""
+    seen: list[tuple[str, bytes]] = []
+    while (message := client.recv(60, "waiting-input"))[0] != "waiting-input":
+        assert message[0] in ("stdout", "stderr"), message
+        seen.append(message)
+    return seen
+
+
+def test_a_program_reads_its_stdin_from_a_terminal(runner: RunnerProcess) -> None:
+    """`read -p` shows its prompt only when reading a terminal; a long line arrives whole
+    (a canonical-mode terminal would cut it at 4095 bytes); ^C, ^D and CR are plain bytes."""
+    client = runner.client()
+    client.send("exec", f"{BASH} -c 'test -t 0 && echo tty; read -r -p \"Name? \" n; "
+                        "echo \"${#n} $n\" | cut -c1-12; read -r m; printf %s \"$m\" | od -An -c'")
+    assert console_until_input(client) == [("stdout", b"tty\n"), ("stderr", b"Name? ")]
+    client.send("input", "x" * 100_000)
+    assert until_input(client).endswith("100000 xxxxx\n")
+    client.send("input", "a\x03b\x04c\rd")
+    result = client.collect("finished")
+    assert result.exit_code == 0
+    assert result.stdout.split() == ["a", "003", "b", "004", "c", "\\r", "d"]

@@ -170,3 +170,27 @@ def test_times_are_read_as_dates_times_of_day_ages_or_epochs() -> None:
     assert parse_time("2023-11-14T22:13:20Z", utc=False) == T0
     assert parse_time("1700000000", utc=False) == T0
     assert parse_time("2h", utc=False, now=T0) == T0 - 7200
+
+
+def test_program_output_cannot_drive_the_operators_terminal(tmp_path: Path) -> None:
+    hostile = (b"\x1b]52;c;cm0gLXJmIH4=\x07"  # OSC 52: write to the operator's clipboard
+               b"\x1b]0;owned\x07"  # change the window title
+               b"\x1b[2J\x1b[31mred\r\xc2\x9b6n\xe2\x80\xae txt.exe\x7f")
+    log = EventLog(tmp_path / "events.sqlite3")
+    log.open_session(kernel_id="k", language="python")
+    log.append(Event("run:1", OUTPUT, "stdout", hostile, wall=T0, mono=T0))
+    log.append(Event("service:\x1b]0;x\x07", INPUT, "start-service", {"name": "\x1b[8m"},
+                     wall=T0 + 1, mono=T0 + 1))
+    log.close()
+    for extra in ([], ["--full"], ["--format", "json"], ["--format", "jsonl"]):
+        out = tool("tools.inspect", "events", "--log", str(log.path), *extra)
+        assert out.returncode == 0, out.stderr
+        shown = out.stdout
+        assert not any(c in shown for c in "\x1b\x07\x7f\x9b\u202e\r"), (extra, shown)
+        if extra == ["--full"]:
+            assert "\\x1b]52;c;cm0gLXJmIH4=\\x07" in shown and "\\u202e" in shown
+            assert "\\x9b" in shown and "\\x0d" in shown
+    as_json = tool("tools.inspect", "events", "--log", str(log.path), "--format", "json")
+    assert json.loads(as_json.stdout)[0]["data"] == hostile.decode()  # the same text
+    raw = tool("tools.inspect", "events", "--log", str(log.path), "--raw", "--full")
+    assert "\x1b]52;c;cm0gLXJmIH4=\x07" in raw.stdout  # asked for: as the program wrote it

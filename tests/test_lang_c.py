@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,11 +21,16 @@ ECHO = ('#include <stdio.h>\nint main(void) { char line[256];\n'
         '  for (int i = 0; i < 2; i++) { printf("line %d? ", i);\n'
         '    if (!fgets(line, sizeof line, stdin)) return 9; printf("got %s", line); }\n'
         '  return 0; }\n')
+ONCE = ('#include <stdio.h>\nint main(void) { char name[64]; printf("Name? "); fflush(stdout);\n'
+        '  if (!fgets(name, sizeof name, stdin)) return 9; printf("hello %s", name); return 3; }\n')
+GETPASS = ('#include <stdio.h>\n#include <string.h>\n#include <unistd.h>\n'
+           'int main(void) { char *p = getpass("Answer: ");\n'
+           '  printf("length %zu\\n", strlen(p)); return 0; }\n')
 
 C = Case(lang="c", commands=("gcc", "make"), main="main.c",
          hello='#include <stdio.h>\nint main(void) { printf("hello from C\\n"); return 0; }\n',
          hello_out="hello from C\n", failing=EXIT_3, failing_exit=3, failing_says="bad",
-         loop=LOOP, echo=ECHO, compile_error=BROKEN, error_says="undefined_name")
+         loop=LOOP, echo=ECHO, once=ONCE, compile_error=BROKEN, error_says="undefined_name")
 # the same programs are C++ too, except hello
 CPP = replace(C, lang="cpp", commands=("g++", "make"), main="main.cpp",
               hello='#include <iostream>\n'
@@ -49,6 +55,22 @@ class CFamily(CompiledContract):
         broken = runner.client().query(BROKEN)
         assert broken.exit_code not in (0, None)
         assert "undefined_name" in broken.stderr
+
+    def test_getpass_turns_echo_off_so_the_answer_is_a_secret(self, runner: RunnerProcess
+                                                              ) -> None:
+        """glibc's getpass() without /dev/tty turns off the echo of stdin: the answer is a
+        secret whatever the prompt says (the agent is told `is_password`)."""
+        write(runner.work_dir, {self.case.main: GETPASS})
+        client = runner.client()
+        assert client.batch(build="*").build_exit == 0
+        client.send("exec", "*")
+        assert json.loads(client.wait_for("waiting-input", timeout=120)) == {"is_password": True}
+        client.send("input", "staple")
+        assert client.collect("finished").stdout == "length 6\n"
+        client.send("code", GETPASS)
+        assert json.loads(client.wait_for("waiting-input", timeout=120)) == {"is_password": True}
+        client.send("input", "correct horse battery")
+        assert client.collect("finished").stdout == "length 21\n"
 
 
 class TestC(CFamily):

@@ -23,6 +23,11 @@ GO = Case(
          'func main() {\n\tr := bufio.NewReader(os.Stdin)\n\tfor i := 0; i < 2; i++ {\n'
          '\t\tfmt.Printf("line %d? ", i)\n\t\ts, _ := r.ReadString(\'\\n\')\n'
          '\t\tfmt.Printf("got %s", s)\n\t}\n}\n',
+    once='package main\n\nimport (\n\t"bufio"\n\t"fmt"\n\t"os"\n)\n\n'
+         'func main() {\n\tfmt.Print("Name? ")\n'
+         '\tname, _ := bufio.NewReader(os.Stdin).ReadString(\'\\n\')\n'
+         '\tfmt.Printf("hello %s", name)\n\tos.Exit(3)\n}\n',
+    once_query_exit=1,  # `go run` says "exit status 3" and ends with 1
     timeout=300,
 )
 

@@ -21,6 +21,9 @@ HASKELL = Case(
          '  where ask i = do\n          putStr ("line " ++ show i ++ "? ")\n'
          '          hFlush stdout\n          l <- getLine\n'
          '          putStrLn ("got " ++ l)\n',
+    once='import System.Exit\nimport System.IO\n\nmain = do\n  putStr "Name? "\n'
+         '  hFlush stdout\n  name <- getLine\n  putStrLn ("hello " ++ name)\n'
+         '  exitWith (ExitFailure 3)\n',
     timeout=300,
 )
 

@@ -26,6 +26,10 @@ JAVA = Case(
          '  Scanner in = new Scanner(System.in);\n'
          '  for (int i = 0; i < 2; i++) { System.out.print("line " + i + "? ");\n'
          '    System.out.println("got " + in.nextLine()); } } }\n',
+    once='import java.util.Scanner;\n'
+         'public class Main { public static void main(String[] a) {\n'
+         '  Scanner in = new Scanner(System.in);\n  System.out.print("Name? ");\n'
+         '  System.out.println("hello " + in.nextLine());\n  System.exit(3); } }\n',
 )
 
 

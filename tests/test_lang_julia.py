@@ -31,6 +31,7 @@ JULIA = Case(
     failing_says="broken on purpose",
     loop="echo looping\nwhile :; do sleep 1; done\n",
     echo='for i in 0 1; do printf "line %s? " "$i"; read -r l; echo "got $l"; done\n',
+    once='printf "Name? "; read -r name; echo "hello $name"; exit 3\n',
 )
 
 

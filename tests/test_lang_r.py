@@ -18,6 +18,9 @@ R = Case(
     kernel=True,
     echo=ASK + 'for (i in 0:1) {\n  l <- ask(sprintf("line %d? ", i))\n'
                '  cat(paste0("got ", l, "\\n"))\n}\n',
+    once=ASK + 'name <- ask("Name? ")\ncat(paste0("hello ", name, "\\n"))\nquit(status = 3)\n',
+    once_query=ASK + 'name <- ask("Name? ")\ncat(paste0("hello ", name, "\\n"))\n',
+    once_query_exit=0,  # quit() would end the kernel, not the cell
 )
 
 

@@ -21,6 +21,10 @@ RUST = Case(
          '  for i in 0..2 { print!("line {}? ", i); io::stdout().flush().unwrap();\n'
          '    let mut s = String::new(); stdin.lock().read_line(&mut s).unwrap();\n'
          '    println!("got {}", s.trim_end()); } }\n',
+    once='use std::io::{self, Write};\n'
+         'fn main() { print!("Name? "); io::stdout().flush().unwrap();\n'
+         '  let mut s = String::new(); io::stdin().read_line(&mut s).unwrap();\n'
+         '  println!("hello {}", s.trim_end()); std::process::exit(3); }\n',
 )
 
 

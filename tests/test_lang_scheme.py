@@ -14,6 +14,8 @@ SCHEME = Case(
     loop='(display "looping")\n(newline)\n(let loop () (loop))\n',
     echo='(do ((i 0 (+ i 1))) ((= i 2))\n  (display "line ") (display i) (display "? ")\n'
          '  (let ((l (read-line)))\n    (display "got ") (display l) (newline)))\n',
+    once='(display "Name? ")\n(let ((name (read-line)))\n'
+         '  (display "hello ") (display name) (newline))\n(exit 3)\n',
 )
 
 

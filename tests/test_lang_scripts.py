@@ -17,6 +17,10 @@ NODE = Case(
          'let i = 0;\nprocess.stdout.write("line 0? ");\n'
          'rl.on("line", (l) => { console.log("got " + l); i++;\n'
          '  if (i < 2) process.stdout.write(`line ${i}? `); else process.stdin.destroy(); });\n',
+    once='const rl = require("readline").createInterface(\n'
+         '  { input: process.stdin, output: process.stdout });\n'
+         'rl.question("Name? ", (name) => {\n'
+         '  console.log(`hello ${name}`);\n  rl.close();\n  process.exitCode = 3;\n});\n',
 )
 
 LUA = Case(
@@ -26,6 +30,7 @@ LUA = Case(
     loop='print("looping")\nio.stdout:flush()\nwhile true do end\n',
     echo='for i = 0, 1 do\n  io.write("line " .. i .. "? ")\n'
          '  local l = io.read("l")\n  print("got " .. l)\nend\n',
+    once='io.write("Name? ")\nlocal name = io.read("l")\nprint("hello " .. name)\nos.exit(3)\n',
 )
 
 PHP = Case(
@@ -36,6 +41,7 @@ PHP = Case(
     loop='<?php\necho "looping\\n";\nwhile (true) { sleep(1); }\n',
     echo='<?php\nfor ($i = 0; $i < 2; $i++) {\n  echo "line $i? ";\n'
          '  $l = fgets(STDIN);\n  echo "got " . $l;\n}\n',
+    once='<?php\necho "Name? ";\n$name = trim(fgets(STDIN));\necho "hello $name\\n";\nexit(3);\n',
 )
 
 OCTAVE = Case(
@@ -45,6 +51,7 @@ OCTAVE = Case(
     loop='printf("looping\\n");\nfflush(stdout);\nwhile true\n  pause(1);\nend\n',
     echo='for i = 0:1\n  l = input(sprintf("line %d? ", i), "s");\n'
          '  printf("got %s\\n", l);\nend\n',
+    once='name = input("Name? ", "s");\nprintf("hello %s\\n", name);\nexit(3);\n',
 )
 
 

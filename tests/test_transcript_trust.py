@@ -19,7 +19,8 @@ from runner.durable_log import export_at_exit
 from tests.stories import flapping_model, write_log
 from tests.tooling import tool
 from tools.launch import start_runner
-from transcripts.events import KERNEL, OBSERVATION, Event
+from transcripts import synthetic
+from transcripts.events import Event
 from transcripts.location import LogPlace
 from transcripts.store import EventLog
 
@@ -129,12 +130,20 @@ def test_a_running_then_killed_session_is_exported_verified_and_replayed_as_part
 def test_pruned_events_and_writer_gaps_make_a_session_partial(tmp_path: Path) -> None:
     log, out = tmp_path / "events.sqlite3", tmp_path / "s.jsonl"
     story = flapping_model()
-    story.insert(20, Event(KERNEL, OBSERVATION, "LogGap", {"events": 7, "reason": "disk full"},
-                           wall=story[19].wall, mono=story[19].mono))
-    write_log(log, story)
+    writer = EventLog(log)
+    writer.open_session(kernel_id="k", language="python")
+    for n, _ in enumerate(synthetic.record_timed(writer, story)):
+        if n == 20:
+            writer.record_gap("the disk was full", 7)  # as the writer does when it sheds
+    writer.close()
     exported = tool("tools.transcript", "export", "--log", str(log), "--out", str(out))
     assert exported.returncode == 3 and "1 gap(s)" in exported.stderr, exported.stderr
-    assert "7 events lost" in exported.stderr
+    assert "7 events lost" in exported.stderr and "the disk was full" in exported.stderr
+    replayed = tool("tools.replay", "offline", "--log", str(log))
+    assert replayed.returncode == 3 and "1 gap(s)" in replayed.stdout, replayed.stdout
+    verified = tool("tools.transcript", "verify", str(out))
+    assert verified.returncode == 3 and "intact, partial: its writer recorded 1 gap(s)" in \
+        verified.stdout
 
     pruned_log = tmp_path / "pruned.sqlite3"
     write_log(pruned_log, flapping_model())
@@ -185,3 +194,10 @@ def test_an_export_at_exit_past_its_deadline_is_left_partial_cleanly(
     verified = tool("tools.transcript", "verify", str(written), "--log", str(place.path))
     assert verified.returncode == 3, verified.stderr
     assert "export stopped at its deadline after 0 of 3000 events" in verified.stdout
+    imported = tmp_path / "case.sqlite3"
+    done = tool("tools.transcript", "import", str(written), "--log", str(imported))
+    assert done.returncode == 3 and "PARTIAL" in done.stderr, done.stderr
+    replayed = tool("tools.replay", "offline", "--log", str(imported))  # it stays said
+    assert replayed.returncode == 3, replayed.stdout
+    assert "imported from a partial transcript: the export stopped at its deadline" in \
+        replayed.stdout

@@ -11,7 +11,7 @@ given, 2 bad usage or unreadable input (an altered file given to import is refus
 nothing is imported; verify --log on a log that kept no fingerprint of the session),
 3 done, but what was read is partial: the session never ended (its runner was still running
 or was killed), its writer recorded gaps, retention pruned some of it, or the export stopped
-at its deadline (export and verify say which).
+at its deadline (export, verify and import say which; import keeps it said, as a LogGap).
 """
 
 from __future__ import annotations
@@ -28,7 +28,13 @@ from tools.inspect.render import iso, quiet_pipe
 from transcripts import seal, store
 from transcripts.location import resolve_log_path
 from transcripts.reader import open_readonly
-from transcripts.transcript import TranscriptAltered, TranscriptReader, export, import_into, verify
+from transcripts.transcript import (
+    TranscriptAltered,
+    TranscriptReader,
+    export,
+    import_transcript,
+    verify,
+)
 
 PARTIAL = 3  # exit code: done, but what was read is not the whole session
 
@@ -143,9 +149,9 @@ def _logged_fingerprint(reader: TranscriptReader, log: str) -> str:
 
 
 def _import(args: argparse.Namespace) -> int:
-    session = import_into(Path(args.file), Path(args.log))
+    session, partial = import_transcript(Path(args.file), Path(args.log))
     print(f"imported session {session} into {args.log}", file=sys.stderr)
-    return 0
+    return _said_partial(partial, "the transcript held")
 
 
 def _prune(args: argparse.Namespace) -> int:

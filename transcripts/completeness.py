@@ -21,7 +21,7 @@ from transcripts.events import KERNEL, OBSERVATION
 from transcripts.reader import session_key
 
 GAP_EVENT = "LogGap"
-GAP_COLUMNS = ("gap", "gaps", "gap_events", "lost_events")  # the session row's gap marker
+GAPS_SAID = "its writer recorded"  # how a reason about recorded gaps begins
 
 
 def partial_reasons(conn: sqlite3.Connection, session: str) -> list[str]:
@@ -65,34 +65,40 @@ def _alive(pid: int) -> bool:
 
 
 def _gaps(conn: sqlite3.Connection, key: int, row: dict[str, Any]) -> list[str]:
-    reasons = []
-    count, lost = 0, 0
+    """The gaps the session row counts (`gaps`, `lost_events`, `lost_bytes`, `gap_reason`;
+    an older file has none of them) or its `LogGap` events say, whichever says more."""
+    count, lost, size, reason = 0, 0, 0, None
     # the writer's own events are the kernel's: the (session, source) index finds them
     for (data,) in conn.execute("SELECT data FROM events WHERE session = ? AND source = ? "
                                 "AND name = ? AND kind = ?", (key, KERNEL, GAP_EVENT,
                                                               OBSERVATION)):
+        gap = _json(data)
         count += 1
-        lost += _lost(data)
-    if count:
-        what = f", {lost} events lost" if lost else ""
-        reasons.append(f"its writer recorded {count} gap(s) ({GAP_EVENT} events{what})")
-    marker = next((row[c] for c in GAP_COLUMNS if row.get(c)), None)
-    if marker and not count:
-        reasons.append(f"its writer marked the session as having a gap ({marker})")
-    return reasons
+        lost += _int(gap.get("lost_events"))
+        size += _int(gap.get("lost_bytes"))
+        reason = gap.get("reason") if isinstance(gap.get("reason"), str) else reason
+    count, lost = max(count, _int(row.get("gaps"))), max(lost, _int(row.get("lost_events")))
+    size = max(size, _int(row.get("lost_bytes")))
+    reason = row.get("gap_reason") or reason
+    if not count:
+        return []
+    what = [f"{lost} events lost"] if lost else []
+    what += [f"{size} bytes of data lost"] if size else []
+    what += [f"the last because {reason}"] if reason else []
+    return [f"{GAPS_SAID} {count} gap(s) in the log" + (f" ({', '.join(what)})"
+                                                         if what else "")]
 
 
-def _lost(data: Any) -> int:
-    """How many events one gap event says were lost (0: it does not say)."""
+def _json(data: Any) -> dict[str, Any]:
     try:
-        value = json.loads(data) if isinstance(data, str) else None
+        value = json.loads(data) if isinstance(data, (str, bytes)) else None
     except ValueError:
-        return 0
-    if isinstance(value, dict):
-        for field in ("events", "lost", "dropped"):
-            if isinstance(value.get(field), int):
-                return int(value[field])
-    return 0
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int:
+    return value if type(value) is int and value > 0 else 0
 
 
 def _when(wall: Any) -> str:

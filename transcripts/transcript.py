@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import os
 import sqlite3
 import sys
@@ -33,19 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from transcripts import fastjson, seal, store
-from transcripts.completeness import partial_reasons
-from transcripts.events import Event
+from transcripts import fastjson, plausible, seal, store
+from transcripts.completeness import GAP_EVENT, GAPS_SAID, partial_reasons
+from transcripts.events import KERNEL, OBSERVATION, Event
 from transcripts.reader import Recorded, Row, count, encode, events, session_header
 
 FORMAT = "krunner-transcript"
 VERSION = 2
 SUFFIX = len(',"h":"') + 32 + len('"}')
 BOM = b"\xef\xbb\xbf"
-MAX_TIME = 253402300799.0  # the last second of the year 9999: the readers can show any time
 DEADLINE_EVERY = 1024  # events written between two looks at the clock
 NOT_ENDED = "the session never ended"
-EVENT_FIELDS = ("seq", "wall", "mono", "source", "kind", "name", "from", "to", "data")
 
 
 class TranscriptAltered(ValueError):
@@ -206,7 +203,7 @@ class TranscriptReader:
             raise TranscriptAltered(self.path, 1, f"has format version {head.get('version')!r}"
                                     f"; this krunner reads version {VERSION} (files of an "
                                     "older version carry no integrity check: export again)")
-        why = _implausible_session(head.get("session"))
+        why = plausible.session_problem(head.get("session"))
         if why:
             raise TranscriptAltered(self.path, 1, why)
         return head
@@ -230,7 +227,7 @@ class TranscriptReader:
                     ended = True
                     self._closing(obj, number, before, raw)
                     continue
-                why = _implausible_event(obj)
+                why = plausible.event_problem(obj)
                 if why:
                     raise TranscriptAltered(self.path, number, why)
                 yield obj
@@ -320,37 +317,6 @@ def _parses(text: bytes) -> bool:
     return True
 
 
-def _is_time(value: Any) -> bool:
-    return (type(value) in (float, int) and math.isfinite(value)
-            and -MAX_TIME <= value <= MAX_TIME)
-
-
-def _implausible_session(session: Any) -> str | None:
-    if not isinstance(session, dict) or not isinstance(session.get("id"), str):
-        return "has no session id (export always writes one)"
-    started, ended = session.get("started_wall"), session.get("ended_wall")
-    if not _is_time(started) or started < 0 or (ended is not None and (
-            not _is_time(ended) or ended < 0)):
-        return (f"holds a session time no runner records (started {started!r}, ended "
-                f"{ended!r}): the file was forged")
-    return None
-
-
-def _implausible_event(d: dict[str, Any]) -> str | None:
-    """Why an event line holds what no runner records (None: it is plausible)."""
-    if len(d) != len(EVENT_FIELDS) + 1 or any(k not in d for k in EVENT_FIELDS):
-        return f"does not hold the fields of an event ({', '.join(EVENT_FIELDS)})"
-    wall, mono = d["wall"], d["mono"]
-    if not (_is_time(wall) and wall >= 0 and _is_time(mono)):
-        return (f"holds a time no runner records (wall {wall!r}, mono {mono!r}): the file "
-                "was forged")
-    if (type(d["seq"]) is not int or not all(type(d[k]) is str for k in ("source", "kind",
-                                                                           "name"))
-            or not all(d[k] is None or type(d[k]) is str for k in ("from", "to"))):
-        return "holds a field of the wrong type (seq, source, kind, name, from or to)"
-    return None
-
-
 def load(path: Path) -> tuple[dict[str, Any], list[Recorded]]:
     """The header and every event of a transcript file (held in memory: small files)."""
     reader = TranscriptReader(path)
@@ -366,10 +332,30 @@ def verify(path: Path) -> TranscriptReader:
 
 
 def import_into(path: Path, log_path: Path) -> str:
+    """Load a transcript into a log file as its own session; the session id (see
+    `import_transcript`)."""
+    return import_transcript(path, log_path)[0]
+
+
+def import_transcript(path: Path, log_path: Path) -> tuple[str, list[str]]:
     """Load a transcript into a log file as its own session, through the log's writer,
-    streaming, committed in chunks; an altered file leaves nothing behind. The session id."""
+    streaming, committed in chunks; an altered file leaves nothing behind. The session id,
+    and why the transcript is not the whole session. What the log could not otherwise tell
+    (events pruned, an export cut at its deadline) becomes one `LogGap` event at the end, so
+    the imported session never reads as whole."""
     reader = TranscriptReader(path)
-    rows = ((d["wall"], d["mono"], d["source"], d["kind"], d["name"], d["from"], d["to"],
-             encode(_from_portable(d["data"]))) for d in reader.lines())
-    store.import_session(log_path, reader.header["session"], rows)
-    return str(reader.header["session"]["id"])
+    store.import_session(log_path, reader.header["session"], _stored_rows(reader))
+    return str(reader.header["session"]["id"]), reader.partial_reasons()
+
+
+def _stored_rows(reader: TranscriptReader) -> Iterator[store.StoredRow]:
+    wall = mono = 0.0
+    for d in reader.lines():
+        wall, mono = d["wall"], d["mono"]
+        yield (wall, mono, d["source"], d["kind"], d["name"], d["from"], d["to"],
+               encode(_from_portable(d["data"])))
+    unsaid = [r for r in reader.partial if not r.startswith((NOT_ENDED, GAPS_SAID))]
+    if unsaid:
+        gap = {"reason": "imported from a partial transcript: " + "; ".join(unsaid),
+               "lost_events": 0, "lost_bytes": 0, "from_wall": None, "to_wall": None}
+        yield wall, mono, KERNEL, OBSERVATION, GAP_EVENT, None, None, encode(gap)

@@ -108,12 +108,13 @@ def _reply_later(host: OpsHost, msg_type: str, work: Awaitable[dict[str, Any]],
 async def _reply_once(host: OpsHost, msg_type: str, work: Awaitable[dict[str, Any]],
                       source: str) -> None:
     try:
-        reply = await work
+        payload = f.encode_json(await work)
     except Exception as e:  # the agent still gets its one reply
         log.exception("%s failed", msg_type)
-        reply = ({"suggestions": [], "error": repr(e)} if msg_type == "completion"
-                 else {"status": "failed", "error": repr(e)})
-    host.send(source, msg_type, f.encode_json(reply))
+        reason = f"{type(e).__name__}: {e}"[:1000]
+        payload = f.encode_json({"suggestions": [], "error": reason} if msg_type == "completion"
+                                else {"status": "failed", "error": reason})
+    host.send(source, msg_type, payload)
 
 
 OPS: dict[str, Callable[[OpsHost, str, Any], None]] = {

@@ -39,8 +39,9 @@ def _work(host: RunHost, job: Job, t: Transitioned) -> None:
 
 
 def _ask(host: RunHost, job: Job, t: Transitioned) -> None:
-    """Send `waiting-input` (empty for batch programs, `is_password` for queries)."""
-    payload = b"" if job.op == "exec" else json.dumps({"is_password": job.password}).encode()
+    """Send `waiting-input` (`is_password`; empty for a batch program's plain question)."""
+    plain = job.op == "exec" and not job.password
+    payload = b"" if plain else json.dumps({"is_password": job.password}).encode()
     host.send(job.source, "waiting-input", payload)
 
 

@@ -56,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--until", default=None, help="a time (ISO 8601) or an age: 10m, 2h, 1d")
     e.add_argument("-n", "--limit", type=int, default=200, help="rows shown (0: all)")
     e.add_argument("--full", action="store_true", help="whole payloads, not cut to a line")
+    e.add_argument("--raw", action="store_true",
+                   help="payloads as written, escape sequences and all (by default control "
+                        "characters are shown escaped, so output cannot drive your terminal)")
     e.add_argument("-f", "--follow", action="store_true",
                    help="keep printing events as a live runner writes them (Ctrl-C ends)")
     h = sub.add_parser("health", parents=[common],
@@ -123,7 +126,7 @@ def _events(logs: list[LogFile], args: argparse.Namespace) -> int:
     f = ev.Filter(args.source, args.kind, ev.parse_time(args.since, args.utc),
                   ev.parse_time(args.until, args.utc))
     shown = ev.Shown(len(refs) > 1 or len(logs) > 1 or (args.follow and not args.session),
-                     None if args.full else render.terminal_width(), args.utc)
+                     None if args.full else render.terminal_width(), args.utc, args.raw)
     if not args.follow or args.since:  # following starts now, unless told to start earlier
         ev.show(refs, f, max(args.limit, 0), args.format, shown)
     if args.follow:

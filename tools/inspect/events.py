@@ -67,6 +67,7 @@ class Shown:
     labelled: bool  # several sessions or logs: say which each row is from
     width: int | None
     utc: bool
+    raw: bool = False  # payloads as written, control characters and all (tables only)
 
 
 def rows(ref: SessionRef, f: Filter, *, after: int = 0) -> Iterator[tuple[Any, ...]]:
@@ -138,7 +139,7 @@ def _print(picked: list[tuple[Any, ...]], fmt: str, shown: Shown, header: bool) 
     elif fmt == "json":
         print(render.to_json([shape(r, shown, True) for r in picked]))
     elif picked:
-        text = render.table([shape(r, shown, False) for r in picked], shown.width)
+        text = render.table([shape(r, shown, False) for r in picked], shown.width, shown.raw)
         print(text if header else text.split("\n", 1)[1])
     elif header:
         print("(no events match)", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tools.inspect import render
@@ -11,6 +12,8 @@ def duration(seconds: float | None) -> str:
     """3.2 s, 4m05s, 2h03m, 3d04h."""
     if seconds is None:
         return "-"
+    if not math.isfinite(seconds) or abs(seconds) > 1e10:  # a forged log's: shown, not raised
+        return f"{seconds:.3g} s (not a duration)"
     if seconds < 60:
         return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
     minutes, secs = divmod(int(seconds), 60)

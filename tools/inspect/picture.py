@@ -42,6 +42,12 @@ def save(found: Sequence[dict[str, Any]], refs: Sequence[SessionRef], path: Path
     draw(found, refs, utc).save(path)
 
 
+def _share(t: float, t0: float, t1: float) -> float:
+    """Where `t` lies between t0 and t1, 0..1; a forged log's odd times land on the edges."""
+    share = (t - t0) / (t1 - t0)
+    return min(max(share, 0.0), 1.0) if share == share else 0.0  # nan: the left edge
+
+
 def draw(found: Sequence[dict[str, Any]], refs: Sequence[SessionRef], utc: bool) -> Drawing:
     by_id = {r.id: r for r in refs}
     histories = [_history(by_id[s["session"]], s) for s in found]
@@ -50,9 +56,12 @@ def draw(found: Sequence[dict[str, Any]], refs: Sequence[SessionRef], utc: bool)
         raise LookupError("no model service moved: nothing to draw")
     t0 = min(starts)
     t1 = max(max(s["until"] or t0 for s in found), t0 + 1)
+    if not 0 < t1 - t0 < 1e10:  # inf, nan or centuries: a forged log's times
+        raise ValueError(f"the log holds times no runner records ({t0!r} to {t1!r}): "
+                         "no picture drawn")
     row_height = BAND + PLOT + GAP + 14 * LABELS
     d = Drawing(WIDTH, TOP + len(found) * row_height + 90)
-    x = lambda t: LEFT + (t - t0) / (t1 - t0) * (WIDTH - LEFT - RIGHT)  # noqa: E731
+    x = lambda t: LEFT + _share(t, t0, t1) * (WIDTH - LEFT - RIGHT)  # noqa: E731
     first, last = iso(t0, utc) or "", iso(t1, utc) or ""
     cut = 19 if t1 - t0 < 3600 else 16  # seconds when the span is short
     d.add(Text(LEFT, 22, f"model health, {first[:cut]} to {last[:cut]} (UTC{first[-6:]})", 16,
