@@ -41,6 +41,11 @@ class TriggerRejected:
 Sink = Callable[[Transitioned | TriggerRejected], None]
 
 
+Conditions = tuple[tuple[str, bool], ...]  # (condition method, the result it must give)
+Rows = tuple[tuple[Conditions, str | None], ...]  # tried in order; dest None: internal
+Table = dict[tuple[str, str], Rows]  # (state, trigger) -> rows; absent: rejected
+
+
 class Lifecycle:
     """Base of every machine model: declare STATES and TRANSITIONS, then `fire` triggers.
 
@@ -52,36 +57,48 @@ class Lifecycle:
     STATES: ClassVar[list[str]]
     TRANSITIONS: ClassVar[list[dict[str, Any]]]
     state: str
+    _table: ClassVar[Table] = {}
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
-        cls._no_ops = _no_op_pairs(cls.STATES, cls.TRANSITIONS)
+        cls._table = compile_table(cls)
 
     def __init__(self, source: str, sink: Sink) -> None:
         self.source = source
         self._sink = sink
-        self._machine = Machine(model=self, states=self.STATES, transitions=self.TRANSITIONS,
-                                initial=NEW, auto_transitions=False, send_event=False)
-        self._events = self._machine.events
+        self.state = NEW
+        self._library: Machine | None = None
+
+    def use_library(self) -> None:
+        """Dispatch this machine's triggers through `transitions` itself (the reference)."""
+        self._library = Machine(model=self, states=self.STATES, transitions=self.TRANSITIONS,
+                                initial=self.state, auto_transitions=False, send_event=False)
 
     def reset(self) -> None:
-        """Back to the start, keeping the built machine."""
-        self._machine.set_state(NEW, model=self)
+        """Back to the start, keeping what was built."""
+        if self._library is not None:
+            self._library.set_state(NEW, model=self)
+        self.state = NEW
 
     def fire(self, trigger: str, data: Any = None) -> None:
         """Apply one trigger; report the move or the rejection through the sink."""
         before = self.state
         args = data if type(data) is dict else {}
         self.note(trigger, args)
-        if (before, trigger) in self._no_ops:
-            return  # an internal transition with nothing to do: skip the library's dispatch
-        event = self._events.get(trigger)
-        try:
-            if event is not None:
-                event.trigger(self, args)
-        except MachineError:
-            event = None
-        if event is None:  # unknown to the table, or no row leaves the current state
+        if self._library is not None:
+            valid = self._fire_by_library(trigger, args)
+        else:
+            rows = self._table.get((before, trigger))
+            valid = rows is not None
+            for conditions, dest in rows or ():
+                for name, wanted in conditions:
+                    if getattr(self, name)(args) != wanted:
+                        break
+                else:  # every condition holds: this row is taken
+                    if dest is not None:
+                        self.state = dest
+                    break
+        if not valid:  # unknown to the table, or no row leaves the current state
             self._sink(TriggerRejected(self.source, trigger, before,
                                        {"reason": f"{trigger!r} is not valid in {before!r}"}))
             return
@@ -90,7 +107,16 @@ class Lifecycle:
             self._sink(Transitioned(self.source, trigger, before, self.state,
                                     self.describe(trigger, args)))
 
-    _no_ops: ClassVar[frozenset[tuple[str, str]]] = frozenset()
+    def _fire_by_library(self, trigger: str, args: dict[str, Any]) -> bool:
+        assert self._library is not None
+        event = self._library.events.get(trigger)
+        if event is None:
+            return False
+        try:
+            event.trigger(self, args)
+        except MachineError:
+            return False
+        return True
 
     def note(self, trigger: str, data: Mapping[str, Any]) -> None:
         """Update counters from the event before the trigger is applied."""
@@ -108,16 +134,25 @@ class Lifecycle:
 logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
-def _no_op_pairs(states: list[str], table: list[dict[str, Any]]) -> frozenset[tuple[str, str]]:
-    """(state, trigger) pairs whose only transitions are internal, unconditional, callback-free.
-
-    Derived from the declared table, so the table stays the one source of truth.
-    """
-    pairs: dict[tuple[str, str], bool] = {}
-    for row in table:
-        sources = states if row["source"] == "*" else row["source"]
-        for state in [sources] if isinstance(sources, str) else sources:
-            key = (state, row["trigger"])
-            plain = row.get("dest") is None and not (set(row) - {"trigger", "source", "dest"})
-            pairs[key] = pairs.get(key, True) and plain
-    return frozenset(k for k, plain in pairs.items() if plain)
+def compile_table(cls: type[Lifecycle]) -> Table:
+    """The dispatch table of a machine class, read from the machine `transitions` builds from
+    its tables (so sources, wildcards, `conditions` and `unless` mean what they mean there).
+    TypeError for what the compiled walk does not do: callbacks and state hooks."""
+    built = Machine(model=None, states=cls.STATES, transitions=cls.TRANSITIONS, initial=NEW,
+                    auto_transitions=False, send_event=False)
+    hooks = [f"{when}_{state}" for state in built.states for when in ("on_enter", "on_exit")]
+    if any(hasattr(cls, hook) for hook in hooks) or any(
+            s.on_enter or s.on_exit for s in built.states.values()):
+        raise TypeError(f"{cls.__name__}: state hooks are not compiled; act in `entered`")
+    table: Table = {}
+    for trigger, event in built.events.items():
+        for state, rows in event.transitions.items():
+            compiled = []
+            for row in rows:
+                if row.prepare or row.before or row.after:
+                    raise TypeError(f"{cls.__name__}.{trigger}: callbacks are not compiled")
+                if not all(isinstance(c.func, str) for c in row.conditions):
+                    raise TypeError(f"{cls.__name__}.{trigger}: conditions must be names")
+                compiled.append((tuple((c.func, c.target) for c in row.conditions), row.dest))
+            table[(state, trigger)] = tuple(compiled)
+    return table

@@ -57,43 +57,56 @@ CREATORS = {"kernel": "started", "run": "submitted", "service": "start", "model"
 
 
 class Machines:
-    """One machine per source, created by its creating event, fed by `consume`."""
+    """One machine per source, created by its creating event, fed by `consume`.
 
-    def __init__(self, sink: Sink) -> None:
+    `by_library`: every machine dispatches through `transitions` itself rather than the
+    compiled table (the reference they are checked against; `machines.base`)."""
+
+    def __init__(self, sink: Sink, *, by_library: bool = False) -> None:
         self._sink = sink
+        self._by_library = by_library
         self._machines: dict[str, Lifecycle] = {}
         self._spare_runs: list[Run] = []
         self._last_build = LastBuild()  # what the runs of this session share
 
     def consume(self, event: Event) -> None:
-        kind = stream_kind(event.source)
-        trigger = ROUTES.get((kind, event.kind, event.name))
+        self.feed(event.source, event.kind, event.name, event.data)
+
+    def feed(self, source: str, kind: str, name: str, data: Any) -> None:
+        """`consume` of an event given by its parts (replay feeds millions)."""
+        stream = stream_kind(source)
+        trigger = ROUTES.get((stream, kind, name))
         if trigger is None:
             return
-        machine = self._machines.get(event.source)
+        machine = self._machines.get(source)
         if machine is None:
-            if trigger != CREATORS[kind]:
-                self._sink(TriggerRejected(event.source, trigger, "absent",
+            if trigger != CREATORS[stream]:
+                self._sink(TriggerRejected(source, trigger, "absent",
                                            {"reason": "no such machine"}))
                 return
-            machine = self._machines[event.source] = self._create(kind, event)
-        data = event.data if type(event.data) is dict else None
+            machine = self._machines[source] = self._create(stream, source, name)
         before = machine.state
-        machine.fire(trigger, data)
-        if kind == "run" and machine.state != before and machine.state in RUN_FINAL:
-            del self._machines[event.source]  # ended runs take no more triggers
+        machine.fire(trigger, data if type(data) is dict else None)
+        if stream == "run" and machine.state != before and machine.state in RUN_FINAL:
+            del self._machines[source]  # ended runs take no more triggers
             self._spare_runs.append(machine)  # type: ignore[arg-type]
 
-    def _create(self, kind: str, event: Event) -> Lifecycle:
+    def _create(self, stream: str, source: str, name: str) -> Lifecycle:
+        machine = self._made(stream, source, name)
+        if self._by_library and machine._library is None:
+            machine.use_library()
+        return machine
+
+    def _made(self, stream: str, source: str, name: str) -> Lifecycle:
         sink = self._sink
-        if kind == "run":
+        if stream == "run":
             if self._spare_runs:
-                return self._spare_runs.pop().reuse(event.source, event.name)
-            return Run(event.source, sink, op=event.name, last_build=self._last_build)
-        if kind == "service":
-            return Service(event.source, sink)
-        if kind == "model":
-            return ModelHealth(event.source, sink)
+                return self._spare_runs.pop().reuse(source, name)
+            return Run(source, sink, op=name, last_build=self._last_build)
+        if stream == "service":
+            return Service(source, sink)
+        if stream == "model":
+            return ModelHealth(source, sink)
         return Kernel(KERNEL, sink)
 
     def state(self, source: str) -> str | None:

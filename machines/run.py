@@ -58,7 +58,7 @@ class Run(Lifecycle):
         super().__init__(source, sink)
 
     def reuse(self, source: str, op: str) -> Run:
-        """Make an ended run a fresh one (building a `transitions` machine costs ~200 µs)."""
+        """Make an ended run a fresh one (a session may make hundreds of thousands)."""
         self.source, self.op, self.interrupted, self.exit_code = source, op, False, None
         self.reset()
         return self

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgpack
 
-from runner import strict_json
+from runner import build_info, strict_json
 
 # Ops by dispatch class (PROTOCOL §2).
 QUEUED_OPS = frozenset({"clean", "build", "exec", "code"})
@@ -105,7 +105,9 @@ def exit_payload(exit_code: int) -> bytes:
 
 
 def status_payload(started_at: float) -> bytes:
-    return msgpack.packb({"started_at": started_at}, use_bin_type=True)
+    """The original's `started_at`, and the agent release the bundle was built for."""
+    return msgpack.packb({"started_at": started_at, **build_info.status_fields()},
+                         use_bin_type=True)
 
 
 def failed_reply(error: str) -> bytes:

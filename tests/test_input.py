@@ -84,6 +84,32 @@ def test_a_read_from_the_programs_own_pipe_does_not_ask_the_agent(runner: Runner
     assert result.exec.stdout == "piped\ndone\n"
 
 
+TIMED = """import select, sys
+print('line 0? ', end='', flush=True)
+select.select([sys.stdin], [], [], 60)
+print('got', sys.stdin.readline().strip(), flush=True)
+print('line 1? ', end='', flush=True)
+while not select.select([sys.stdin], [], [], 0.5)[0]:
+    pass
+print('got', sys.stdin.readline().strip(), flush=True)
+"""
+
+
+def test_a_timed_wait_is_a_question_at_once_and_after_an_answer_once_it_outlasts_itself(
+        runner: RunnerProcess) -> None:
+    """A wait with a timeout ("answer within 60 s") is asked at once; after an answer, a
+    program polling stdin silently every 0.5 s is asked once such a wait has passed."""
+    (runner.work_dir / "timed.py").write_text(TIMED)
+    client = runner.client()
+    client.send("exec", f"{PY} timed.py")
+    assert until_input(client, timeout=10).endswith("line 0? ")
+    client.send("input", "alpha")
+    assert until_input(client, timeout=10).endswith("got alpha\nline 1? ")
+    client.send("input", "beta")
+    result = client.collect("finished")
+    assert (result.exit_code, result.stdout, result.waiting_inputs) == (0, "got beta\n", [])
+
+
 def test_an_input_sent_early_waits_for_the_next_read(runner: RunnerProcess) -> None:
     client = runner.client()
     client.send("exec", "sleep 0.3; read a; echo \"got $a\"")

@@ -32,7 +32,7 @@ from tools.inspect.render import quiet_pipe
 from tools.live import replay_live
 from transcripts.completeness import partial_reasons
 from transcripts.reader import Recorded, events
-from transcripts.replay import FED, MOVES, replay_rows, replay_session
+from transcripts.replay import replay_session, replay_transcript
 from transcripts.transcript import TranscriptReader
 
 PARTIAL = 3  # exit code: it matches, but what was read is not the whole session
@@ -41,8 +41,7 @@ PARTIAL = 3  # exit code: it matches, but what was read is not the whole session
 def _offline(args: argparse.Namespace) -> dict[str, Any]:
     if args.transcript:  # streamed, each line checked before it is replayed
         reader = TranscriptReader(Path(args.transcript))
-        report = replay_rows(reader.rows(FED + MOVES, data_of=FED))
-        report.events = reader.events
+        report = replay_transcript(reader)
         report.partial = reader.partial_reasons()
         return report.as_dict()
     ref = _session(args)

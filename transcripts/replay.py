@@ -18,6 +18,7 @@ from machines.registry import Machines
 from transcripts.completeness import partial_reasons
 from transcripts.events import INPUT, OBSERVATION, REJECTED, TRANSITION, Event
 from transcripts.reader import Recorded, Row, count, rows
+from transcripts.transcript import TranscriptReader, from_portable
 
 Move = tuple[str, str, str, str | None, str | None]  # kind, source, trigger, from, to
 FED = (INPUT, OBSERVATION)  # what the machines consume
@@ -63,33 +64,73 @@ def replay(recorded: Iterable[Recorded], *, truncated: bool = False) -> ReplayRe
                         for r in recorded for e in (r.event,)), truncated=truncated)
 
 
-def replay_rows(recorded: Iterable[Row], *, truncated: bool = False) -> ReplayReport:
+def replay_rows(recorded: Iterable[Row], *, truncated: bool = False,
+                by_library: bool = False) -> ReplayReport:
     """Feed inputs and observations, in seq order, to fresh machines; compare their moves.
 
     `truncated`: the log ends where a crash cut it, so the moves caused by its last recorded
     events may be missing from it; only those (after every recorded move) are forgiven.
     Moves are paired as they come, so memory holds the lag between the two, not the session.
+    `by_library`: the machines dispatch through `transitions` itself, not their compiled
+    tables (the reference; `machines.base`).
     """
-    pairs = _Pairs()
-    timelines: dict[str, list[tuple[str | None, str | None]]] = {}
-
-    def produced(t: Transitioned | TriggerRejected) -> None:
-        move = _move(t)
-        pairs.got(move)
-        if move[0] == TRANSITION:
-            timelines.setdefault(move[1], []).append((move[2], move[4]))
-
-    machines = Machines(produced)
+    run = _Replay(by_library)
+    feed, want = run.feed, run.pairs.want
     count = fed = 0
     for seq, source, kind, name, data, from_state, to_state in recorded:
         count += 1
         if kind in FED:
             fed += 1
-            machines.consume(Event(source, kind, name, data))
+            feed(source, kind, name, data)
         elif kind in MOVES:
-            pairs.want(seq, (kind, source, name, from_state, to_state))
-    divergence = pairs.first_divergence(truncated)
-    return ReplayReport(divergence is None, count, fed, pairs.moves, divergence, timelines)
+            want(seq, (kind, source, name, from_state, to_state))
+    return run.report(count, fed, truncated)
+
+
+def replay_transcript(reader: TranscriptReader, *, truncated: bool = False,
+                      by_library: bool = False) -> ReplayReport:
+    """`replay_rows` of a transcript as it is read, each line checked before it is used:
+    the lines' parsed values are fed as they come (a million a run: no tuple between)."""
+    run = _Replay(by_library)
+    feed, want = run.feed, run.pairs.want
+    count = fed = 0
+    for line in reader.lines(frozenset(FED + MOVES)):
+        count += 1
+        kind = line["kind"]
+        if kind in FED:
+            fed += 1
+            feed(line["source"], kind, line["name"], from_portable(line["data"]))
+        elif kind in MOVES:
+            want(line["seq"], (kind, line["source"], line["name"], line["from"], line["to"]))
+    report = run.report(count, fed, truncated)
+    report.events = reader.events
+    return report
+
+
+class _Replay:
+    """Fresh machines whose moves are paired with the recorded ones, and their timelines."""
+
+    def __init__(self, by_library: bool) -> None:
+        self.pairs = _Pairs()
+        self.timelines: dict[str, list[tuple[str | None, str | None]]] = {}
+        got, timelines = self.pairs.got, self.timelines
+
+        def produced(t: Transitioned | TriggerRejected) -> None:
+            if type(t) is Transitioned:
+                got((TRANSITION, t.source, t.trigger, t.from_state, t.to_state))
+                timeline = timelines.get(t.source)
+                if timeline is None:
+                    timeline = timelines[t.source] = []
+                timeline.append((t.trigger, t.to_state))
+            else:
+                got(_move(t))
+
+        self.feed = Machines(produced, by_library=by_library).feed
+
+    def report(self, count: int, fed: int, truncated: bool) -> ReplayReport:
+        divergence = self.pairs.first_divergence(truncated)
+        return ReplayReport(divergence is None, count, fed, self.pairs.moves, divergence,
+                            self.timelines)
 
 
 class _Pairs:
@@ -102,25 +143,28 @@ class _Pairs:
         self.moves = 0
 
     def want(self, seq: int, move: Move) -> None:
-        if self.divergence is None:
+        if self.divergence is not None:
+            return
+        if self.produced:  # the usual order: the machines moved, then the log says so
+            self._compare(seq, move, self.produced.popleft())
+        else:
             self.expected.append((seq, move))
-            self._pair()
 
     def got(self, move: Move) -> None:
         self.moves += 1
-        if self.divergence is None:
-            self.produced.append(move)
-            self._pair()
-
-    def _pair(self) -> None:
-        while self.expected and self.produced:
+        if self.divergence is not None:
+            return
+        if self.expected:
             seq, want = self.expected.popleft()
-            got = self.produced.popleft()
-            if got != want:
-                self.divergence = Divergence(seq, want, got)
-                self.expected.clear()
-                self.produced.clear()
-                return
+            self._compare(seq, want, move)
+        else:
+            self.produced.append(move)
+
+    def _compare(self, seq: int, want: Move, got: Move) -> None:
+        if got != want:
+            self.divergence = Divergence(seq, want, got)
+            self.expected.clear()
+            self.produced.clear()
 
     def first_divergence(self, truncated: bool) -> Divergence | None:
         if self.divergence is not None:
