@@ -11,6 +11,7 @@ import logging
 import sys
 from typing import Protocol
 
+from runner import build_info
 from transcripts.events import KERNEL, LOG, Event, stamped
 from transcripts.location import LogPlace
 
@@ -55,5 +56,5 @@ def banner(version: str, log_place: LogPlace | None = None) -> str:
     where = (f"; event log: {log_place.path} ({log_place.reason})"
              if log_place is not None else "")
     python = ".".join(map(str, sys.version_info[:3]))
-    return (f"krunner {version} (Backend.AI kernel runner, protocol of backend.ai-kernel "
-            f"23.9.10) on Python {python} ({sys.executable}){where}")
+    return (f"krunner {version} (Backend.AI kernel runner for {build_info.agent_line()}) "
+            f"on Python {python} ({sys.executable}){where}")

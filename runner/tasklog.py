@@ -40,7 +40,10 @@ def task_log_path(work_dir: Path, kernel_id: str) -> Path:
 
 
 class TaskLogCopy:
-    """One step's copy of its output, appended by a writer thread."""
+    """One step's copy of its output, appended by a writer thread (after the previous step's
+    writer has finished, so steps stay in order in the file)."""
+
+    _latest: TaskLogCopy | None = None  # set on the event loop only
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -49,6 +52,7 @@ class TaskLogCopy:
         self._written = 0  # written by the writer thread only
         self._left_out = 0
         self._loop = asyncio.get_running_loop()
+        self._before, TaskLogCopy._latest = TaskLogCopy._latest, self
         # not a daemon: the copy's tail is written before the runner's process exits
         self._thread = threading.Thread(target=self._write_all, name="krunner task log")
         self._thread.start()
@@ -74,6 +78,9 @@ class TaskLogCopy:
             self._queue.put(note)
 
     def _write_all(self) -> None:
+        if self._before is not None:
+            self._before._thread.join()
+            self._before = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.stdin_watch import session_members
+from runner.blocked_reads import session_members
 from tests.conftest import RunnerProcess, gone
 from tools.client import AgentClient
 from tools.launch import start_runner

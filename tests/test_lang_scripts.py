@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.conftest import RunnerProcess
 from tests.lang_contract import Case, LanguageContract
-from tests.lang_support import write
+from tests.lang_support import asked_once_then_finished, until_input, write
 
 NODE = Case(
     lang="nodejs", commands=("node",), main="main.js",
@@ -57,6 +57,34 @@ OCTAVE = Case(
 
 class TestNode(LanguageContract):
     case = NODE
+
+    def test_after_rl_close_a_quiet_timer_is_not_a_question(self, runner: RunnerProcess
+                                                             ) -> None:
+        """libuv keeps a stopped stdin in its epoll set until it fires: waiting on a timer
+        then looks like waiting on stdin, but the program is asked only once."""
+        client = runner.client()
+        client.send("code", 'const rl = require("readline").createInterface(\n'
+                            '  { input: process.stdin, output: process.stdout });\n'
+                            'rl.question("Name? ", (name) => { rl.close();\n'
+                            '  setTimeout(() => { console.log(`bye ${name}`);\n'
+                            '                     process.exitCode = 4; }, 2000); });\n')
+        assert asked_once_then_finished(client, "Name? ", "Ada") == ("Name? bye Ada\n", 4)
+
+    def test_a_reader_with_a_silent_timer_is_still_asked_each_line(self, runner: RunnerProcess
+                                                                    ) -> None:
+        client = runner.client()
+        client.send("code", 'setInterval(() => {}, 300);\n'
+                            'const rl = require("readline").createInterface(\n'
+                            '  { input: process.stdin });\nlet n = 0;\n'
+                            'process.stdout.write("line 0? ");\n'
+                            'rl.on("line", (l) => { console.log(`got ${l}`);\n'
+                            '  if (++n < 3) process.stdout.write(`line ${n}? `);\n'
+                            '  else process.exit(0); });\n')
+        for n, word in enumerate(("alpha", "beta")):
+            assert until_input(client).endswith(f"line {n}? ")
+            client.send("input", word)
+        stdout, exit_code = asked_once_then_finished(client, "line 2? ", "gamma")
+        assert (stdout, exit_code) == ("line 2? got gamma\n", 0)
 
 
 class TestLua(LanguageContract):

@@ -1,4 +1,5 @@
-"""`python -m tools.bundle [--out build/bundle]`: the folders the agent mounts, and their wheels.
+"""`python -m tools.bundle [--agent-version 23.9.10] [--out build/bundle]`: the folders the agent
+mounts, and their wheels, for one agent release.
 
 The agent bind-mounts the `ai/backend/kernel` and `ai/backend/helpers` folders of its host's
 installation into the kernel-runner volume's `site-packages` (PROTOCOL §1.1); nothing else of
@@ -11,22 +12,29 @@ the host reaches the container. So the kernel folder is built self-contained:
     ai/backend/helpers/           `install()` for user code (PROTOCOL §10.2)
 
 orjson (binary) is left out: `transcripts/fastjson.py` falls back to the standard library.
-Everything else krunner needs (pyzmq, msgpack, jupyter-client) is a dependency of the original
-and is in the volume. Both folders are byte-compiled with this Python (the mount is
-read-only, so a container could not cache bytecode itself).
+Everything else krunner needs (pyzmq, msgpack, jupyter-client) is in the runner volume.
+
+The agent release decides the rest, from its own package metadata (`tools/volume.py`): the
+wheels' version `<release>+krunner.<version>` keeps its pin `backend.ai-kernel==<release>`
+satisfied; its runner volume (`backend.ai-krunner-static-gnu`, fetched once) lends its own
+Python to byte-compile both folders (hash-checked bytecode, valid whatever the files' times
+after `pip install`: the mount is read-only, so a container could not cache bytecode itself);
+`ai/backend/kernel/BUILD.json` names the release and the volume (the runner's first log line
+and its `status` say them).
 
 Out: `<out>/site-packages/ai/backend/{kernel,helpers}` and `<out>/dist/` with the wheels
-`backend.ai-kernel` and `backend.ai-kernel-helper`, version `23.9.10+krunner.<version>`:
-`pip install` them on the agent host in place of the originals (docs/operations.md).
-Exit 0 built, 1 the build failed (the reason on stderr).
+`backend.ai-kernel` and `backend.ai-kernel-helper`: `pip install` them on the agent host in
+place of the originals (docs/operations.md). Exit 0 built, 1 the build failed or the release
+is refused (the reason on stderr), 2 bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import importlib.metadata
+import json
 import shutil
+import subprocess
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -36,6 +44,7 @@ from packaging.requirements import Requirement
 
 import ai.backend.helpers as helpers_package
 import ai.backend.kernel as kernel_package
+from tools.volume import AgentPins, Volume, VolumeError, volume_for
 from tools.wheel import write_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +54,7 @@ VENDORED_ROOTS = ("transitions", "sqlite-utils", "httpx")
 NOT_VENDORED = frozenset({"pip", "setuptools", "wheel"})
 BINARY_SUFFIXES = (".so", ".pyd", ".dylib")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
+DEFAULT_AGENT = "23.9.10"
 
 
 class BundleError(Exception):
@@ -61,17 +71,19 @@ class Bundle:
     version: str
     vendored: tuple[str, ...]
     wheels: tuple[Path, ...]
+    pins: AgentPins
+    volume: Volume
 
 
 def krunner_version() -> str:
-    """The packages' version, checked to agree with the project's (tests check the runner's)."""
+    """krunner's version, checked to agree with the project's (tests check the runner's)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     if (project != kernel_package.KRUNNER_VERSION
             or helpers_package.__version__ != kernel_package.__version__):
         raise BundleError(f"versions disagree: pyproject {project}, ai.backend.kernel "
                           f"{kernel_package.__version__}, ai.backend.helpers "
                           f"{helpers_package.__version__}")
-    return kernel_package.__version__
+    return kernel_package.KRUNNER_VERSION
 
 
 def vendored_distributions(roots: tuple[str, ...] = VENDORED_ROOTS) -> list[str]:
@@ -109,8 +121,9 @@ def copy_distribution(name: str, target: Path) -> None:
             shutil.copy2(source, dest)
 
 
-def build(out: Path) -> Bundle:
-    version = krunner_version()
+def build(out: Path, agent_release: str = DEFAULT_AGENT) -> Bundle:
+    pins, volume = volume_for(agent_release)
+    version = f"{pins.kernel}+krunner.{krunner_version()}"
     site = out / "site-packages"
     shutil.rmtree(out, ignore_errors=True)
     kernel = site / "ai" / "backend" / "kernel"
@@ -122,10 +135,12 @@ def build(out: Path) -> Bundle:
     vendored = vendored_distributions()
     for name in vendored:
         copy_distribution(name, kernel / "_vendor")
+    (kernel / "BUILD.json").write_text(json.dumps({
+        "krunner": krunner_version(), "agent": pins.agent, "volume": volume.package,
+        "python": volume.python_version}, indent=1) + "\n")
     for folder in (kernel, helpers):
         (folder / "VERSION").write_text(version + "\n")
-        if not compileall.compile_dir(folder, quiet=1, workers=1):
-            raise BundleError(f"byte-compiling {folder} failed")
+        byte_compile(volume, folder)
     dist = out / "dist"
     wheels = (
         write_wheel(dist, "backend.ai-kernel", version, site, kernel,
@@ -133,20 +148,34 @@ def build(out: Path) -> Bundle:
         write_wheel(dist, "backend.ai-kernel-helper", version, site, helpers,
                     "krunner's kernel-helper package for user code"),
     )
-    return Bundle(site, kernel, helpers, version, tuple(vendored), wheels)
+    return Bundle(site, kernel, helpers, version, tuple(vendored), wheels, pins, volume)
+
+
+def byte_compile(volume: Volume, folder: Path) -> None:
+    """Bytecode for the volume's Python, checked by source hash rather than file times."""
+    done = subprocess.run([str(volume.python), "-s", "-m", "compileall", "-q", "-j", "0",
+                           "--invalidation-mode", "checked-hash", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BundleError(f"byte-compiling {folder} with {volume.package}'s Python "
+                          f"{volume.python_version} failed: {done.stdout}{done.stderr}")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bundle", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--agent-version", default=DEFAULT_AGENT,
+                   help="the backend.ai-agent release of the cluster (default %(default)s)")
     p.add_argument("--out", type=Path, default=ROOT / "build" / "bundle")
     args = p.parse_args(argv)
     try:
-        bundle = build(args.out)
-    except (BundleError, OSError, importlib.metadata.PackageNotFoundError) as e:
+        bundle = build(args.out, args.agent_version)
+    except (BundleError, VolumeError, OSError, importlib.metadata.PackageNotFoundError) as e:
         print(f"bundle: {e}", file=sys.stderr)
         return 1
-    print(f"built krunner {bundle.version} into {bundle.site_packages}", file=sys.stderr)
+    print(f"built krunner {bundle.version} into {bundle.site_packages} for backend.ai-agent "
+          f"{bundle.pins.agent}: runner volume {bundle.volume.package}, bytecode for Python "
+          f"{bundle.volume.python_version}", file=sys.stderr)
     print(f"vendored: {', '.join(bundle.vendored)}", file=sys.stderr)
     for wheel in bundle.wheels:
         print(wheel)

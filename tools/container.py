@@ -1,21 +1,26 @@
 """A Backend.AI kernel container reproduced without Docker, for tests and benchmarks.
 
-- The *volume* (`/opt/backend.ai` in a cluster): a venv holding exactly the dependencies of
-  the original `backend.ai-kernel==23.9.10` (and its helper package), and no krunner. It is
-  made by installing the originals from the package registry and uninstalling the two
-  packages themselves, so their folders are kept aside (`original_mount()`) for comparisons.
+- The *volume* (`/opt/backend.ai`): the real runner volume the agent release pins, the
+  Python environment of its `backend.ai-krunner-static-gnu` package (`tools/volume.py` reads
+  the pin from the agent's metadata, fetches it once and caches it), mounted read-only.
+  `LINES` are the agent releases the tests reproduce: 23.9.10 (volume 4.1.1, Python 3.11.1)
+  and 24.3.11 (volume 4.3.0, Python 3.12.6). `original_mount()` gives the original runner's
+  folders of a release, for comparisons.
 - The *image's* Python (the runtime path): a venv with ipykernel and nothing of krunner,
   built on the system Python's site-packages (so `pip install --user` works in it, as it does
   with an image's `/usr/bin/python`); `jupyter_data()` holds its kernel spec for the original.
-- `launch()` starts the runner as the agent does: in a private mount namespace, the kernel and
-  helpers folders bind-mounted read-only into the volume's site-packages, tmpfs on `/home`
-  and `/tmp`, the given folders bind-mounted at `/home/work` and `/home/config` (plus any
-  extra binds, e.g. a `.logs` storage folder), cwd `/home/work`, and the command
-  `python -s -m ai.backend.kernel [--debug] LANG RUNTIME_PATH` with a container's environment.
+- `launch()` starts the runner as the agent does: in a private mount namespace, the volume at
+  `/opt/backend.ai`, the kernel and helpers folders bind-mounted read-only into its
+  `site-packages`, tmpfs on `/home` and `/tmp`, the given folders bind-mounted at `/home/work`
+  and `/home/config` (plus any extra binds, e.g. a `.logs` storage folder), cwd `/home/work`,
+  and `/opt/backend.ai/bin/python -s -m ai.backend.kernel [--debug] LANG RUNTIME_PATH` with a
+  container's environment (`LD_LIBRARY_PATH` starting with `/opt/backend.ai/lib`, as the
+  agent's entrypoint sets it).
 
 `launch()` needs root, unshare(1) and mount(8) (the agent's bind mounts are real bind mounts
-here). Built venvs are kept under `build/container` and reused; a lock serialises their
-building; `python -m tools.container` builds them ahead (`make test` does, so no test waits).
+here). The image's venv is kept under `build/container` and reused; a lock serialises its
+building; `python -m tools.container` fetches the volumes and builds it ahead (`make test`
+does, so no test waits).
 """
 
 from __future__ import annotations
@@ -34,22 +39,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import volume as volumes
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "container"
-ORIGINALS = ("backend.ai-kernel==23.9.10", "backend.ai-kernel-helper==23.9.10")
-ORIGINAL_PACKAGES = ("backend.ai-kernel", "backend.ai-kernel-helper")
+LINES = ("23.9.10", "24.3.11")  # agent releases: the 23.09 line's and the 24.03 line's newest
+DEFAULT_LINE = LINES[0]
 IMAGE_PACKAGES = ("ipykernel",)
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-MOUNT_POINTS = ("kernel", "helpers")
+VOLUME_AT = str(volumes.MOUNT_POINT)
 
 LAUNCH = r"""
 set -e
-site="$1"; kernel="$2"; helpers="$3"; work="$4"; config="$5"; binds="$6"; keep="$7"; shift 7
+volume="$1"; site="$2"; kernel="$3"; helpers="$4"; work="$5"; config="$6"; binds="$7"
+keep="$8"; shift 8
+mkdir -p /opt/backend.ai
+mount --bind "$volume" /opt/backend.ai
 for name in kernel helpers; do
   eval src=\$$name
   mount --bind "$src" "$site/ai/backend/$name"
   mount -o remount,bind,ro "$site/ai/backend/$name"
 done
+mount -o remount,bind,ro /opt/backend.ai
 mount -t tmpfs tmpfs /home
 mkdir -p /home/work /home/config
 mount --bind "$work" /home/work
@@ -108,29 +119,15 @@ def site_packages(python: Path) -> Path:
     return Path(out.stdout.strip())
 
 
-def volume_python() -> Path:
-    """The volume's Python: the original's dependencies only, with empty mount points."""
-    return _venv("volume", sys.executable, (), _fill_volume)
+@functools.cache
+def line(agent: str = DEFAULT_LINE) -> tuple[volumes.AgentPins, volumes.Volume]:
+    """The agent release's pins and its runner volume (fetched once, then from the cache)."""
+    return volumes.volume_for(agent)
 
 
-def _fill_volume(python: Path) -> None:
-    _pip(python, *ORIGINALS)
-    site = site_packages(python)
-    kept = BUILD / "original-mount"
-    shutil.rmtree(kept, ignore_errors=True)
-    for name in MOUNT_POINTS:
-        shutil.copytree(site / "ai" / "backend" / name, kept / name)
-    subprocess.run([str(python), "-m", "pip", "uninstall", "-q", "-y", *ORIGINAL_PACKAGES],
-                   check=True)
-    for name in MOUNT_POINTS:
-        shutil.rmtree(site / "ai" / "backend" / name, ignore_errors=True)
-        (site / "ai" / "backend" / name).mkdir(parents=True)
-
-
-def original_mount() -> tuple[Path, Path]:
-    """The original 23.9.10's kernel and helpers folders, as an agent host would mount them."""
-    volume_python()
-    return BUILD / "original-mount" / "kernel", BUILD / "original-mount" / "helpers"
+def original_mount(agent: str = DEFAULT_LINE) -> tuple[Path, Path]:
+    """The original runner's kernel and helpers folders of that release, as a host mounts them."""
+    return volumes.originals(line(agent)[0])
 
 
 def image_python() -> Path:
@@ -191,22 +188,25 @@ class Container:
 def launch(kernel: Path, helpers: Path, work: Path, config: Path, *, lang: str = "python",
            runtime: Path | None = None, kernel_id: str = "", debug: bool = False,
            binds: dict[Path, str] | None = None, env: dict[str, str] | None = None,
-           python: Path | None = None) -> Container:
-    """Start `python -s -m ai.backend.kernel` from the volume with these folders mounted."""
-    python = python or volume_python()
+           agent: str = DEFAULT_LINE) -> Container:
+    """Start `python -s -m ai.backend.kernel` from the agent release's volume with these
+    folders mounted."""
+    volume = line(agent)[1]
     runtime = runtime or image_python()
     inp, out = free_port(), free_port()
     config.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     (config / "intrinsic-ports.json").write_text(json.dumps({"replin": inp, "replout": out}))
     container_env = {"PATH": CONTAINER_PATH, "HOME": "/home/work", "LANG": "C.UTF-8",
+                     "LD_LIBRARY_PATH": f"{VOLUME_AT}/lib",
                      "BACKENDAI_KERNEL_ID": kernel_id, "JUPYTER_PATH": str(jupyter_data()),
                      **(env or {})}
-    command = [str(python), "-s", "-m", "ai.backend.kernel", *(["--debug"] if debug else []),
-               lang, str(runtime)]
+    command = [f"{VOLUME_AT}/bin/python", "-s", "-m", "ai.backend.kernel",
+               *(["--debug"] if debug else []), lang, str(runtime)]
     bind_lines = "\n".join(f"{src}|{dst}" for src, dst in (binds or {}).items())
-    argv = ["unshare", "-m", "sh", "-c", LAUNCH, "container", str(site_packages(python)),
-            str(kernel), str(helpers), str(work), str(config), bind_lines, str(BUILD),
+    argv = ["unshare", "-m", "sh", "-c", LAUNCH, "container", str(volume.root),
+            str(volume.site_packages_at()), str(kernel), str(helpers), str(work), str(config),
+            bind_lines, str(BUILD),
             "env", "-i", *(f"{k}={v}" for k, v in container_env.items()), *command]
     stderr_path = work.parent / f"{work.name}.stderr"
     with open(stderr_path, "wb") as stderr:
@@ -217,9 +217,18 @@ def launch(kernel: Path, helpers: Path, work: Path, config: Path, *, lang: str =
 
 
 def main() -> int:
-    """`python -m tools.container`: build (once) the volume's and the image's Pythons."""
-    print(volume_python())
-    print(image_python())
+    """`python -m tools.container`: fetch (once) the lines' volumes and original runners, and
+    build the image's Python; exit 1 with the reason if a volume cannot be had."""
+    try:
+        for agent in LINES:
+            volume = line(agent)[1]
+            original_mount(agent)
+            print(f"backend.ai-agent {agent}: {volume.package} (Python "
+                  f"{volume.python_version}) at {volume.root}")
+    except volumes.VolumeError as e:
+        print(f"container: {e}", file=sys.stderr)
+        return 1
+    print(f"image Python: {image_python()}")
     return 0
 
 
