@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from tools import replay as replay_tool
 from tools import transcript as transcript_tool
 from tools.client import AgentClient
 from tools.launch import ROOT, RunnerProcess, start_runner
+from tools.ports import free_port
 
 DEMO_DIR = ROOT / "build" / "demo"  # kept after the demo, replaced by the next one
 
@@ -109,7 +109,7 @@ def main() -> int:
     try:
         query_mode(client)
         batch_mode(client)
-        model_service(runner, client, _free_port())
+        model_service(runner, client, free_port())
     finally:
         show("runner exit code", runner.stop())
     return look(folder, log, runner.work_dir)
@@ -175,12 +175,6 @@ def show_transcript(path: Path, shown: int = 12) -> None:
         print(f"   {e['seq']:>3} {e['source']:<14} {e['kind']:<11} {e['name']}{move}  "
               f"{data if len(data) <= 50 else data[:47] + '...'}")
     print(f"   ... {len(lines) - 2} events in {path.name}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":
