@@ -4,8 +4,8 @@ The session: query mode with state, input and an error; a batch run whose build 
 model service that becomes healthy, is overloaded for a while (its server answers 503),
 recovers and is shut down. Afterwards: the runs' state timeline, the model's health summary
 and picture, the session's transcript, and an offline replay of that transcript. Everything
-stays in `build/demo/` (replaced by the next demo), and the demo ends by printing the
-commands that look at it.
+stays in `build/demo/` (replaced by the next demo); the demo prints the commands that look
+at it, and ends by writing the session's report (`report.html`) and printing its path.
 """
 
 from __future__ import annotations
@@ -134,6 +134,12 @@ def look(folder: Path, log: Path, work: Path) -> int:
     for line in COMMANDS:
         print("   " + line.format(bin=bin_dir, log=_shown(log), folder=_shown(folder),
                                   transcript=_shown(transcript), work=_shown(work)))
+    report = folder / "report.html"
+    say("the session as one page for a browser (krunner-transcript report)")
+    made = transcript_tool.main(["report", str(transcript), "-o", str(report), "--quiet"])
+    if made != 0:
+        return made
+    print(f"   open it in a browser: {report.resolve()}", flush=True)
     return code
 
 
