@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner import settings, strict_json
+from runner import bounded_json, settings
 from runner.context import Paths
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -111,7 +111,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
 def intrinsic_ports(config_dir: Path) -> dict[str, int]:
     """`intrinsic-ports.json` (agent in host-network mode), or nothing."""
     try:
-        value = strict_json.loads((config_dir / "intrinsic-ports.json").read_text())
+        value = bounded_json.loads((config_dir / "intrinsic-ports.json").read_text())
     except (OSError, ValueError):  # unreadable, not JSON, or JSON we do not hold
         return {}
     if not isinstance(value, dict):

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgpack
 
-from runner import build_info, strict_json
+from runner import bounded_json, build_info
 
 # Ops by dispatch class (PROTOCOL §2).
 QUEUED_OPS = frozenset({"clean", "build", "exec", "code"})
@@ -76,10 +76,10 @@ def text(payload: bytes) -> str:
 
 
 def document(payload: bytes) -> Any:
-    """A payload that must be a JSON document the runner can hold (`runner.strict_json`)."""
+    """A payload that must be a JSON document of bounded depth (`runner.bounded_json`)."""
     try:
-        return strict_json.loads(text(payload))
-    except strict_json.JSONRejected as e:
+        return bounded_json.loads(text(payload))
+    except bounded_json.JSONRejected as e:
         raise BadPayload(f"payload is {e}" if str(e).startswith("not ")
                          else f"payload rejected: {e}") from None
 

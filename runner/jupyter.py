@@ -22,7 +22,7 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 
 from runner import subreaper
-from runner.kernel_errors import InputSource, KernelDied, OutputSink
+from runner.kernel_errors import InputSource, KernelDied, KernelGoneBeforeRun, OutputSink
 from runner.process_group import Family
 
 # Preferred MIME type first; text/plain only when nothing richer is there.
@@ -38,6 +38,7 @@ class _Request:
     on_input: InputSource | None
     reply: asyncio.Future[dict[str, Any]]
     idle: asyncio.Event = field(default_factory=asyncio.Event)
+    begun: bool = False  # the kernel said anything about it: it may have run some of it
 
 
 class JupyterKernel:
@@ -58,6 +59,7 @@ class JupyterKernel:
         self._requests: dict[str, _Request] = {}
         self._answers: set[asyncio.Task[None]] = set()  # stdin replies in flight
         self._family = Family("kernel")
+        self._death_told = False
         self.pid: int | None = None
 
     async def start(self, timeout: float = 60.0) -> None:
@@ -66,6 +68,7 @@ class JupyterKernel:
         ksm = KernelSpecManager(kernel_dirs=[str(self._spec_dir)], ensure_native_kernel=False)
         km = AsyncKernelManager(kernel_name="krunner", kernel_spec_manager=ksm)
         self._family = Family("kernel")
+        self._death_told = False
         await km.start_kernel(env=self._family.env(self._env), cwd=str(self._cwd))
         self.pid = self._family.leader = getattr(km.provisioner, "pid", None)
         if self.pid is not None:
@@ -121,8 +124,16 @@ class JupyterKernel:
 
     async def execute(self, code: str, on_output: OutputSink, on_input: InputSource
                       ) -> dict[str, Any]:
-        """Run one cell to completion; the shell reply's content."""
-        assert self._kc is not None
+        """Run one cell to completion; the shell reply's content.
+
+        Raises `KernelGoneBeforeRun` when the kernel is found dead before it began the cell
+        (nothing ran), `KernelDied` when it died while running it.
+        """
+        if self._km is None or self._kc is None:
+            raise KernelGoneBeforeRun("the Jupyter kernel is not running")
+        if not await self._km.is_alive():
+            await self._tell_death()  # before the watch does: the cell waits for the restart
+            raise KernelGoneBeforeRun("the Jupyter kernel process had died")
         req = _Request(on_output, on_input, asyncio.get_running_loop().create_future())
         msg_id = self._kc.execute(code, allow_stdin=True, stop_on_error=False)
         self._requests[msg_id] = req
@@ -173,6 +184,7 @@ class JupyterKernel:
         req = self._request_of(msg)
         if req is None:
             return
+        req.begun = True
         kind, content = msg["header"]["msg_type"], msg["content"]
         if kind == "status":
             if content.get("execution_state") == "idle":
@@ -193,19 +205,26 @@ class JupyterKernel:
 
     async def _watch(self) -> None:
         """Notice a dead kernel (killed, os._exit, out of memory) and fail what waits on it."""
-        while self._km is not None:
+        while self._km is not None and not self._death_told:
             await asyncio.sleep(WATCH_PERIOD)
             if self._km is not None and not await self._km.is_alive():
-                code = await _exit_code(self._km)
-                reason = f"the Jupyter kernel process died (exit code {code})"
-                self._fail_requests(reason)
-                self._on_death(reason)
-                return
+                await self._tell_death()
+
+    async def _tell_death(self) -> None:
+        """Fail what waits on the dead kernel and say so, once (the kernel machine restarts)."""
+        if self._death_told or self._km is None:
+            return
+        self._death_told = True
+        code = await _exit_code(self._km)
+        reason = f"the Jupyter kernel process died (exit code {code})"
+        self._fail_requests(reason)
+        self._on_death(reason)
 
     def _fail_requests(self, reason: str) -> None:
         for req in self._requests.values():
             if not req.reply.done():
-                req.reply.set_exception(KernelDied(reason))
+                died = KernelDied if req.begun else KernelGoneBeforeRun
+                req.reply.set_exception(died(reason))
             req.idle.set()
 
 

@@ -14,3 +14,8 @@ InputSource = Callable[[str, bool], Awaitable[str]]  # (prompt, is_password) -> 
 
 class KernelDied(RuntimeError):
     """The kernel process went away while a request was in flight."""
+
+
+class KernelGoneBeforeRun(KernelDied):
+    """The kernel was dead before it began the request: nothing of it ran, it may be sent
+    again once the kernel is back."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner import strict_json
+from runner import bounded_json
 
 REDACTED = "<redacted>"
 SECRET_OPS = frozenset({"start-service", "start-model-service"})
@@ -47,7 +47,7 @@ def redact_rejected(op: str | None, data: Any) -> Any:
         return {"frames": frames[:1], "withheld": f"{len(frames) - 1} frame(s) of a {op}"}
     if isinstance(data, (bytes, bytearray)):
         try:
-            parsed = strict_json.loads(bytes(data).decode("utf-8"))
+            parsed = bounded_json.loads(bytes(data).decode("utf-8"))
         except (ValueError, UnicodeDecodeError):  # JSONRejected is a ValueError
             return {"withheld": f"{len(data)} unreadable bytes of a {op}"}
         if not isinstance(parsed, (dict, list)):

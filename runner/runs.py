@@ -22,7 +22,7 @@ from runner.context import Context
 from runner.drivers import Driver, Step
 from runner.effects import enter
 from runner.effects import run as run_effects
-from runner.kernel_errors import KernelDied
+from runner.kernel_errors import KernelDied, KernelGoneBeforeRun
 from runner.languages.toolchain import ToolchainMissing
 from runner.process import GroupProcess
 from runner.secret_prompt import is_secret_prompt
@@ -30,6 +30,8 @@ from transcripts.events import KERNEL, OBSERVATION, run_source, stamped
 
 INTERRUPT_ESCALATION = ((3.0, signal.SIGTERM), (2.0, signal.SIGKILL))
 STOP_GRACE = 1.5  # shutdown: SIGTERM to SIGKILL of a run's processes
+QUERY_ATTEMPTS = 3  # sends of a query the kernel died before beginning (then it fails)
+QUERY_HELD = "QueryHeldForKernel"  # recorded only: the query waits for the kernel's restart
 QUERY_STOP_GRACE = 1.0  # shutdown: a query's time to end after the kernel's interrupt
 
 
@@ -212,15 +214,27 @@ class Runs:
         return await self._batch(run, step)
 
     async def _query(self, run: Job) -> int:
-        await self._query_settled()
-        kernel = self._ctx.machines.get(KERNEL)
-        unavailable = kernel.query_unavailable if kernel is not None else None
-        if unavailable is not None:
-            self._output(run, "stderr", f"query mode is unavailable: {unavailable}\n".encode())
-            return v.SKIPPED_EXIT_CODE
+        """The query, in the kernel once it is ready; sent again if the kernel turns out to
+        have died before beginning it (it waits for the restart), refused if query mode is
+        gone. Never lost."""
         code = run.payload.decode("utf-8", "replace")
-        return await self._driver.query(code, lambda t, p: self._output(run, t, p),
-                                        self._ask_with_prompt)
+        for attempt in range(1, QUERY_ATTEMPTS + 1):
+            await self._query_settled()
+            kernel = self._ctx.machines.get(KERNEL)
+            unavailable = kernel.query_unavailable if kernel is not None else None
+            if unavailable is not None:
+                self._output(run, "stderr",
+                             f"query mode is unavailable: {unavailable}\n".encode())
+                return v.SKIPPED_EXIT_CODE
+            try:
+                return await self._driver.query(code, lambda t, p: self._output(run, t, p),
+                                                self._ask_with_prompt)
+            except KernelGoneBeforeRun as e:
+                if attempt == QUERY_ATTEMPTS:
+                    raise
+                self._ctx.emit(stamped(run.source, OBSERVATION, QUERY_HELD,
+                                       {"reason": str(e), "attempt": attempt}))
+        raise AssertionError("unreachable")
 
     async def _query_settled(self) -> None:
         """Wait for the kernel to be ready or failed; cancelled if the runner stops first."""

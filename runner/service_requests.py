@@ -154,6 +154,10 @@ def _text(field: str, value: Any) -> None:
         raise RequestRefused(f"{field} must be a string, got {_shown(value)}")
     if "\x00" in value:
         raise RequestRefused(f"{field} holds a NUL character")
+    try:
+        value.encode("utf-8")  # it becomes an argument, a variable, a path: bytes
+    except UnicodeEncodeError:
+        raise RequestRefused(f"{field} holds a lone surrogate, not text") from None
 
 
 def _env_name(key: str) -> None:

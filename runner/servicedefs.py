@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner import strict_json
+from runner import bounded_json
 
 FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "command": (list, str), "prestart": list, "prestart_actions": list, "env": dict,
@@ -75,7 +75,7 @@ def load_dir(folder: Path) -> tuple[dict[str, ServiceDef], dict[str, str]]:
         return defs, errors
     for path in sorted(folder.glob("*.json")):
         try:
-            doc = strict_json.loads(path.read_text(encoding="utf-8"))
+            doc = bounded_json.loads(path.read_text(encoding="utf-8"))
             defs[path.stem] = parse(path.stem, doc)
         except (OSError, UnicodeDecodeError, ValueError) as e:  # InvalidDefinition, JSONRejected
             errors[path.stem] = str(e)

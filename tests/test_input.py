@@ -7,12 +7,13 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import RunnerProcess, gone
-from tests.lang_support import session_pids, until_input
+from tests.lang_support import asked_once_then_finished, session_pids, until_input
 from tests.service_helpers import ROOT
 from tools.client import AgentClient
 from transcripts.reader import events, latest_session, open_readonly
@@ -208,3 +209,37 @@ def test_a_program_reads_its_stdin_from_a_terminal(runner: RunnerProcess) -> Non
     result = client.collect("finished")
     assert result.exit_code == 0
     assert result.stdout.split() == ["a", "003", "b", "004", "c", "\\r", "d"]
+
+
+PYTHON_ONCE = {
+    "sys.stdin": "import sys\nprint('Name? ', end='', flush=True)\n"
+                 "print('hello', sys.stdin.readline().strip())\nsys.exit(3)\n",
+    "input() hook": "import sys\nprint('hello', input('Name? '))\nsys.exit(3)\n",
+}
+
+
+@pytest.mark.parametrize("how", sorted(PYTHON_ONCE))
+def test_a_python_batch_program_asked_once_ends_with_its_code(runner: RunnerProcess, how: str
+                                                              ) -> None:
+    (runner.work_dir / "main.py").write_text(PYTHON_ONCE[how])
+    client = runner.client()
+    client.send("exec", "*")
+    assert asked_once_then_finished(client, "Name? ", "Ada") == ("Name? hello Ada\n", 3)
+
+
+NO_PTY = "import os\n\ndef _no_pty():\n    raise OSError('no /dev/ptmx here')\n\n" \
+         "os.openpty = _no_pty\n"
+
+
+def test_without_ptys_stdin_is_a_pipe_and_questions_still_work(
+        runner_factory: Callable[..., RunnerProcess], tmp_path: Path) -> None:
+    (tmp_path / "nopty").mkdir()
+    (tmp_path / "nopty" / "sitecustomize.py").write_text(NO_PTY)
+    runner = runner_factory(env={"PYTHONPATH": f"{tmp_path / 'nopty'}:{ROOT}"})
+    client = runner.client()
+    client.send("exec", "test -t 0 || printf 'pipe; API key? '; read k; echo \"${#k}\"")
+    assert json.loads(client.wait_for("waiting-input")) == {"is_password": True}
+    client.send("input", SECRET)
+    result = client.collect("finished")
+    assert (result.exit_code, result.stdout) == (0, f"{len(SECRET)}\n")
+    assert recorded_inputs(runner, tmp_path) == ["<redacted>"]

@@ -33,6 +33,7 @@ schema and rows the stdlib `executemany` inserted 217,000 rows/s and sqlite-util
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import sqlite3
@@ -90,6 +91,7 @@ DATA_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError
                sqlite3.ProgrammingError, UnicodeError, OverflowError, TypeError, ValueError)
 UPDATE_GAPS = ("UPDATE sessions SET gaps = gaps + ?, lost_events = lost_events + ?, "
                "lost_bytes = lost_bytes + ?, gap_reason = COALESCE(?, gap_reason) WHERE key = ?")
+NO_ROOM = 64 << 10  # less free space than this on the log's disk: wait for more
 FAILURE_EVENTS = 20  # LogWriterFailed events recorded at most (then only counted)
 
 
@@ -117,6 +119,7 @@ class EventLog:
         self._pending: list[Event] = []
         self._backlog = Backlog(backlog_bytes, backlog_events)
         self._gap_rows = 0  # LogGap rows on their way (the writer looks for them then)
+        self._disk_full = False  # the last failure was a full disk (room is checked first)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._written = threading.Condition()
@@ -292,6 +295,8 @@ class EventLog:
         except (OSError, sqlite3.Error) as e:
             self._cannot_write(e)
             return
+        if self._disk_full:
+            self._make_room()
         rows = self._rekeyed()
         done, piece = 0, len(rows)
         while done < len(rows):
@@ -311,11 +316,12 @@ class EventLog:
                     piece = max(PIECE_MIN, piece // 4)
                     continue
                 self._written_rows(done)
-                self._cannot_write(e)
+                self._cannot_write(e, progress=done > 0)
                 return
             done += len(chunk)
             piece = min(piece * 2, len(rows))
         self._written_rows(done)
+        self._disk_full = False
         if self.degraded is not None:
             self._set_degraded(None)
 
@@ -360,23 +366,47 @@ class EventLog:
             self.stats.dropped += 1
         self._gap(f"an event could not be stored: {type(error).__name__}: {error}", 1)
 
-    def _cannot_write(self, error: BaseException) -> None:
-        """Degraded: say so, bound what waits (shedding it records a gap), wait a little."""
+    def _cannot_write(self, error: BaseException, progress: bool = False) -> None:
+        """Degraded: say so, bound what waits (shedding it records a gap), wait a little.
+
+        On a full disk that took part of the backlog (`progress`: some room came back, not
+        enough), output bodies give way at once, so the room left goes to lifecycle events."""
         self.stats.failures += 1
         self._set_degraded(f"{type(error).__name__}: {error}")
+        self._disk_full = _is_full(error)
         if self._backlog.over():
-            reason = (f"the log could not be written ({self.degraded}) and what waited "
-                      "went past its bound")
-            shed = self._backlog.shed(reason, self._key, time.time(), time.monotonic())
-            with self._lock:
-                self.stats.appended += 1  # the gap row the shedding left
-                self._gap_rows += 1
-            with self._written:
-                self.stats.dropped += shed.events
-                self._written.notify_all()
-            print(f"krunner: EVENT LOG GAP: {reason}: {shed.events} events and {shed.bodies} "
-                  f"output bodies ({shed.bytes} bytes) dropped", file=sys.stderr, flush=True)
+            self._shed(f"the log could not be written ({self.degraded}) and what waited "
+                       "went past its bound")
+        elif self._disk_full and progress:
+            self._shed(f"the log's disk is full ({self.degraded})", outputs_only=True)
         time.sleep(min(0.5, self.batch_interval * 20))
+
+    def _make_room(self) -> None:
+        """After a full disk: when some room came back but less than twice what waits,
+        output bodies give way before anything is written (the room goes to lifecycle
+        events). With no room at all they keep waiting: more room may come back."""
+        try:
+            stat = os.statvfs(self.path.parent)
+        except OSError:
+            return
+        room = stat.f_bavail * stat.f_frsize
+        if room > NO_ROOM and self._backlog.count() > room // 2:
+            self._shed(f"the log's disk was full; it had {room} bytes of room again for "
+                       f"{self._backlog.count()} bytes waiting", outputs_only=True)
+
+    def _shed(self, reason: str, outputs_only: bool = False) -> None:
+        shed = self._backlog.shed(reason, self._key, time.time(), time.monotonic(),
+                                  outputs_only=outputs_only)
+        if shed.at is None:
+            return
+        with self._lock:
+            self.stats.appended += 1  # the gap row the shedding left
+            self._gap_rows += 1
+        with self._written:
+            self.stats.dropped += shed.events
+            self._written.notify_all()
+        print(f"krunner: EVENT LOG GAP: {reason}: {shed.events} events and {shed.bodies} "
+              f"bodies ({shed.bytes} bytes) dropped", file=sys.stderr, flush=True)
 
     def _failed_round(self, error: Exception) -> None:
         """Anything unexpected in a round: what was in hand is counted as lost, the failure
@@ -483,6 +513,13 @@ class EventLog:
             self.append(resumed)
         if (was is None) != (reason is None) and self.on_degraded is not None:
             self.on_degraded(reason)
+
+
+def _is_full(error: BaseException) -> bool:
+    """A full disk (or database), as SQLite or the OS says it."""
+    if isinstance(error, sqlite3.Error):
+        return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC
 
 
 def _same_stream(a: Event, b: Event) -> bool:
