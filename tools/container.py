@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import volume as volumes
+from tools.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "container"
@@ -153,11 +153,6 @@ def _system_python() -> str:
     """The Python this venv was made from (its base), not the venv itself."""
     return str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

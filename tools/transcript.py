@@ -3,6 +3,7 @@
     export --log events.sqlite3 [--session ID] --out session.jsonl [--key-file KEY]
     verify session.jsonl [--fingerprint HASH | --log events.sqlite3] [--key-file KEY]
     import session.jsonl --log other.sqlite3
+    report session.jsonl -o report.html       (or --log events.sqlite3 [--session ID])
     prune --log events.sqlite3 --before 30d
 
 Exit codes: 0 done (verify: intact, and the whole session), 1 verify: the file was altered
@@ -25,6 +26,7 @@ from pathlib import Path
 from tools import logs as logset
 from tools.inspect.events import parse_time
 from tools.inspect.render import iso, quiet_pipe
+from tools.report import cli as report_cli
 from transcripts import seal, store
 from transcripts.location import resolve_log_path
 from transcripts.reader import open_readonly
@@ -63,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("prune", help="delete a log's events older than a time")
     r.add_argument("--log", default=None, help="the log (default: the runner's)")
     r.add_argument("--before", required=True, help="ISO 8601 time or an age: 30d, 12h")
+    report_cli.add_parser(sub)
     return p
 
 
@@ -166,7 +169,8 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"export": _export, "verify": _verify, "import": _import, "prune": _prune}
+COMMANDS = {"export": _export, "verify": _verify, "import": _import, "prune": _prune,
+            "report": report_cli.run}
 
 
 if __name__ == "__main__":
