@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,15 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Wait for what the page shows (polled from here: the page's policy forbids the
+    evaluated strings Playwright's own waiting uses)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the page did not show it in time"
+        time.sleep(0.05)
+
+
 def opened(browser: Any, html: Path) -> tuple[Any, list[str], list[str]]:
     """The page, once its script has shown it; console errors and dialogs seen."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -143,8 +153,7 @@ def test_the_report_in_chromium(browser: Any, made: dict[str, Path]) -> None:
 
     page.click("nav button:text('Transitions')")
     page.select_option("#view-transitions select", "model:llm")
-    page.wait_for_function("document.querySelector('#view-transitions .muted')"
-                           ".textContent.startsWith('1–7 of 7')")
+    until(lambda: page.inner_text("#view-transitions .muted").startswith("1–7 of 7"))
     sources = page.eval_on_selector_all("#view-transitions tbody tr td:nth-child(3)",
                                         "cells => cells.map(c => c.textContent)")
     assert sources == ["model:llm"] * 7
@@ -172,15 +181,12 @@ def test_a_long_session_is_paged(browser: Any, tmp_path: Path) -> None:
     total = int(said.split(" of ")[1])
     assert said.startswith("1–50 of ") and total > 19_000
     page.click("#view-events button:text('last')")
-    page.wait_for_function(f"document.querySelector('#view-events .muted').textContent"
-                           f".endsWith('of {total}') && document.querySelector("
-                           f"'#view-events .muted').textContent.startsWith('{total - 49}')")
+    until(lambda: page.inner_text("#view-events .muted") == f"{total - 49}–{total} of {total}")
     seqs = page.eval_on_selector_all("#view-events tbody tr td:first-child",
                                      "cells => cells.map(c => Number(c.textContent))")
     assert len(seqs) == 50 and seqs == sorted(seqs) and seqs[-1] == total
     page.fill("#view-events input[type=number]", "10000")
     page.press("#view-events input[type=number]", "Enter")
-    page.wait_for_function("document.querySelector('#view-events tbody td').textContent"
-                           " === '10000'")
+    until(lambda: page.inner_text("#view-events tbody td >> nth=0") == "10000")
     assert page.eval_on_selector_all("tr", "rows => rows.length") < 200  # not every event
     assert errors == []
