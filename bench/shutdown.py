@@ -1,10 +1,11 @@
 """`python -m bench.shutdown [N] [SEED]`: SIGTERM a runner in N random states; how long it takes.
 
 Each round starts a runner below `bench.leftovers` (a subreaper of its own, which counts
-what the runner leaves), drives it into one state (idle, a query running, spinning or
-waiting for input, a batch step with a `setsid` child holding its output, a service starting
-or running or daemonized, a model being probed, the kernel restarting, an output flood the
-agent does not read, runs queued...), waits a random moment, and sends SIGTERM. Checked:
+what the runner leaves), drives it into one state (idle, a query running, spinning, deaf
+to interrupts or waiting for input, a batch step with a `setsid` child holding its output,
+a service starting or running or daemonized, a model being probed, the kernel restarting,
+an output flood the agent does not read, runs queued...), waits a random moment, and sends
+SIGTERM. Checked:
 the exit (code, seconds), no process left, the log's session closed, every run ended.
 Prints one JSON object: max, p50 and p99 of the shutdown time, and every failed round.
 """
@@ -93,6 +94,12 @@ def _query_spinning(s: Scene) -> None:
     s.client.wait_for("stdout", timeout=120)
 
 
+def _query_deaf(s: Scene) -> None:
+    s.client.send("code", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                          "print('go', flush=True)\nwhile True: pass")
+    s.client.wait_for("stdout", timeout=120)
+
+
 def _query_waiting_input(s: Scene) -> None:
     s.client.send("code", "input('? ')")
     s.client.wait_for("waiting-input", timeout=120)
@@ -161,7 +168,8 @@ def _output_flood(s: Scene) -> None:
 
 STATES: dict[str, Callable[[Scene], None]] = {
     "starting": _starting, "idle": _idle, "query running": _query_running,
-    "query spinning": _query_spinning, "query waiting for input": _query_waiting_input,
+    "query spinning": _query_spinning, "query deaf to interrupts": _query_deaf,
+    "query waiting for input": _query_waiting_input,
     "batch with a setsid child": _batch_setsid_child,
     "batch waiting for input": _batch_waiting_input, "runs queued": _runs_queued,
     "service starting": _service_starting, "service running": _service_running,
