@@ -1,6 +1,8 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# the cluster's backend.ai-agent release: make bundle AGENT=24.3.11
+AGENT ?= 23.9.10
 
 .PHONY: demo test toolchains bench compare stress crash flood clean bundle deploy-bench tools-bench
 
@@ -30,7 +32,7 @@ compare: $(STAMP)
 	$(PY) -m bench.compare
 
 bundle: $(STAMP)
-	$(PY) -m tools.bundle
+	$(PY) -m tools.bundle --agent-version $(AGENT)
 
 deploy-bench: $(STAMP)
 	$(PY) -m bench.deploy 10

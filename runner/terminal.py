@@ -42,6 +42,7 @@ READ_SIZE = 65536
 KEYS_PENDING_LIMIT = 1 << 20  # keystrokes held while the shell does not read (a huge paste)
 HANGUP_GRACE = 1.0  # seconds from SIGHUP to SIGKILL for what is left of a session (the
 #                    runner's shutdown gives the whole terminal 1.5 s: runner/core.py)
+STOP_GRACE = 0.5  # the same when the runner stops: what ignores SIGHUP is killed sooner
 RESTARTING = b"Restarting...\r\n"
 # `sh` is the session leader (start_new_session), so opening the pty by name makes it the
 # controlling terminal; then it becomes the shell: job control and Ctrl-C work as in a terminal.
@@ -52,7 +53,8 @@ State = Callable[[], str | None]  # the terminal machine's state (None: not crea
 
 
 def session_members(sid: int) -> list[int]:
-    """Pids of every process in session `sid` (the shell and all it started)."""
+    """Pids of every live process in session `sid` (the shell and all it started); an
+    orphan's zombie waits for the runner's reaper (runner/subreaper.py) but is dead."""
     pids = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -62,7 +64,7 @@ def session_members(sid: int) -> list[int]:
                 fields = f.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) == sid:
+        if int(fields[3]) == sid and fields[0] not in (b"Z", b"X"):  # zombies are gone
             pids.append(int(entry.name))
     return pids
 
@@ -114,12 +116,13 @@ class Shell:
         except OSError:
             return None
 
-    async def end(self, first_signal: int = signal.SIGHUP) -> None:
-        """Hang up the whole session (SIGHUP, then SIGKILL after a grace period)."""
+    async def end(self, first_signal: int = signal.SIGHUP, grace: float = HANGUP_GRACE
+                  ) -> None:
+        """Hang up the whole session (SIGHUP, then SIGKILL after `grace` seconds)."""
         sid = self.proc.pid
         signal_session(sid, first_signal)
         signal_session(sid, signal.SIGCONT)  # stopped jobs must run to see the hangup
-        deadline = time.monotonic() + HANGUP_GRACE
+        deadline = time.monotonic() + grace
         while session_members(sid) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         signal_session(sid, signal.SIGKILL)
@@ -244,7 +247,7 @@ class Terminal:
         if self._spawning is not None:
             await asyncio.wait([self._spawning])
         if self._shell is not None:
-            await self._shell.end()
+            await self._shell.end(grace=STOP_GRACE)
 
     async def _close(self, shell: Shell) -> None:
         """The shell ended: hang up what it left, send its last output, release the pty."""

@@ -346,3 +346,27 @@ def test_a_shell_that_keeps_dying_backs_off_then_waits_for_enter(
         assert replayed[-3:] == ["running", "stopping", "stopped"]
     finally:
         screen.close()
+
+
+def test_a_shell_that_cannot_start_counts_as_a_quick_end(
+        git_runner: tuple[RunnerProcess, Screen]) -> None:
+    """The user removes the folder the shell starts in, then ends the shell: each new shell
+    cannot start at all (ShellStartFailed), the machine backs off and gives up as for shells
+    that die; with the folder back, Enter brings a shell."""
+    runner, screen = git_runner
+    work = runner.work_dir
+    first = int(screen.type_until(b"echo pid=$$.\n", rb"pid=(\d+)\.").group(1))
+    parked = work.rename(work.with_name("parked"))
+    os.kill(first, signal.SIGKILL)
+    wait_rows(runner.log_path, "SELECT 1 FROM events WHERE source = 'terminal' "
+                               "AND to_state = 'fatal'", within=60)
+    failed = log_rows(runner.log_path, "SELECT data FROM events WHERE name = 'ShellStartFailed'")
+    give_up = int(SUPERVISION["give_up_after"])
+    ((killed,),) = log_rows(runner.log_path, "SELECT data FROM events WHERE name = 'ShellExited'")
+    quick = json.loads(killed)["lived_s"] < SUPERVISION["stable_after"]
+    assert len(failed) == give_up - quick  # the killed shell may have been the first quick end
+    assert "No such file or directory" in json.loads(failed[0][0])["reason"]
+    assert [s for s, _ in _terminal_moves(runner)][-3:] == ["backoff", "starting", "fatal"]
+    parked.rename(work)
+    screen.type_until(b"echo back$((5*5))\n", rb"back25")
+    assert [s for s, _ in _terminal_moves(runner)][-2:] == ["starting", "running"]

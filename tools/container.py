@@ -191,7 +191,10 @@ def launch(kernel: Path, helpers: Path, work: Path, config: Path, *, lang: str =
     inp, out = free_port(), free_port()
     config.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
-    (config / "intrinsic-ports.json").write_text(json.dumps({"replin": inp, "replout": out}))
+    # the host network is shared here, as with an agent in host-network mode: every intrinsic
+    # service gets its own port (ttyd's default 7681 would be taken by the first container)
+    (config / "intrinsic-ports.json").write_text(json.dumps(
+        {"replin": inp, "replout": out, "sshd": free_port(), "ttyd": free_port()}))
     container_env = {"PATH": CONTAINER_PATH, "HOME": "/home/work", "LANG": "C.UTF-8",
                      "LD_LIBRARY_PATH": f"{VOLUME_AT}/lib",
                      "BACKENDAI_KERNEL_ID": kernel_id, "JUPYTER_PATH": str(jupyter_data()),

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tools import logs as logset
 from tools.inspect.events import parse_time
-from tools.inspect.render import iso, quiet_pipe
+from tools.inspect.render import iso, quiet_pipe, visible
 from tools.progress import lines_in, progress, waiting
 from tools.report import cli as report_cli
 from transcripts import seal, store
@@ -106,8 +106,8 @@ def _said_partial(reasons: list[str], what: str) -> int:
     """Say on stderr why what was read is not the whole session; the exit code."""
     if not reasons:
         return 0
-    print(f"transcript: PARTIAL: {what} only part of the session: " + "; ".join(reasons),
-          file=sys.stderr)
+    print(visible(f"transcript: PARTIAL: {what} only part of the session: "
+                  + "; ".join(reasons)), file=sys.stderr)
     return PARTIAL
 
 
@@ -124,14 +124,15 @@ def _verify(args: argparse.Namespace) -> int:
         return 1
     problem = reader.signature_problem(key) if key is not None else None
     if problem:
-        print(f"transcript: {args.file} checks out line by line, but {problem}",
+        print(visible(f"transcript: {args.file} checks out line by line, but {problem}"),
               file=sys.stderr)
         return 1
     reasons = reader.partial_reasons()
     verdict = "intact" + (", partial: " + "; ".join(reasons) if reasons else "")
-    print(f"{args.file}: {verdict}, {reader.events} events of session "
-          f"{reader.header['session']['id']}, fingerprint {reader.fingerprint}"
-          f"{_vouched(reader, key, expected)}")
+    # what the file says (its reasons, its session id) is shown, never run by the terminal
+    print(visible(f"{args.file}: {verdict}, {reader.events} events of session "
+                  f"{reader.header['session']['id']}, fingerprint {reader.fingerprint}"
+                  f"{_vouched(reader, key, expected)}"))
     return PARTIAL if reasons else 0
 
 
