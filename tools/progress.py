@@ -70,6 +70,8 @@ def _redraw(bar: tqdm, done: threading.Event) -> None:
 def lines_in(path: Path) -> int | None:
     """About how many lines a transcript holds (for the time left): its size over the mean
     size of its first lines."""
+    if not path.is_file():
+        return None  # the reader says what is wrong with it
     size = path.stat().st_size
     with path.open("rb") as f:
         f.readline()  # the header: not like the others
