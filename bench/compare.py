@@ -11,7 +11,6 @@ for throughput), and writes it to build/compare.json.
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import tempfile
 import time
@@ -23,12 +22,7 @@ from bench.languages import HELLO, agent_cycle, remove_outputs
 from bench.original import ROOT, install, start_original
 from tools.client import AgentClient
 from tools.launch import start_runner
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tools.ports import free_port
 
 
 def pair(ours: float, theirs: float, digits: int = 3) -> dict[str, float]:

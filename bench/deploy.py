@@ -10,7 +10,8 @@ interleaved rounds of one run. Prints JSON (also written to `build/deploy.json`)
 - `first_query_s`: spawn to the output of a first `print(1)` (the Jupyter kernel is up);
 - `status_rss_mb`, `query_rss_mb`: the runner process's RSS (not the Jupyter kernel's) then.
 
-Medians over the rounds; `ratio` is krunner / original (targets: first status ≤ 0.3, first
+Medians over the rounds that worked (`failed_starts` lists any that did not, with the
+runner's last words); `ratio` is krunner / original (targets: first status ≤ 0.3, first
 query ≤ 1.0). Needs root (see tools/container.py).
 """
 
@@ -59,16 +60,21 @@ def one_line(agent: str, rounds: int, folder: Path) -> dict[str, Any]:
     runners = {"krunner": (bundle.kernel, bundle.helpers),
                "original": container.original_mount(agent)}
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in runners}
+    failed: dict[str, list[str]] = {name: [] for name in runners}
     for folders in runners.values():  # warm the page cache for both
         one_start(*folders, folder, agent)
     for _ in range(rounds):
         for name, folders in runners.items():
-            samples[name].append(one_start(*folders, folder, agent))
+            try:
+                samples[name].append(one_start(*folders, folder, agent))
+            except (RuntimeError, TimeoutError) as e:  # counted and shown, not hidden
+                failed[name].append(str(e)[-300:])
     result: dict[str, Any] = {
         key: pair(statistics.median(r[key] for r in samples["krunner"]),
                   statistics.median(r[key] for r in samples["original"]),
                   1 if "rss" in key else 3)
         for key in KEYS}
+    result["failed_starts"] = failed
     result["volume"] = f"{bundle.volume.package} (Python {bundle.volume.python_version})"
     result["krunner_version"] = bundle.version
     result["met"] = {key: result[key]["ratio"] <= limit for key, limit in TARGETS.items()}

@@ -27,6 +27,7 @@ from typing import Any
 
 from tools.client import AgentClient
 from tools.launch import ROOT, RunnerProcess, start_runner
+from tools.ports import free_port
 
 SERVER = [sys.executable, "-m", "tests.health_server"]
 TRIVIAL = ("import socket, sys, time\ns = socket.socket()\n"
@@ -34,11 +35,6 @@ TRIVIAL = ("import socket, sys, time\ns = socket.socket()\n"
            "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen()\ntime.sleep(3600)\n")
 ENV = {"PYTHONPATH": str(ROOT)}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def model(folder: Path, name: str, port: int, control: Path | None, **check: Any

@@ -24,6 +24,7 @@ KINDS = (INPUT, OUTPUT, TRANSITION, REJECTED, OBSERVATION, LOG)
 # Which stream an event belongs to (the `source` column).
 KERNEL = "kernel"
 FRONTEND = "frontend"
+TERMINAL = "terminal"  # the git runtime's shell (machines/terminal.py)
 RUN_PREFIX = "run:"
 SERVICE_PREFIX = "service:"
 MODEL_PREFIX = "model:"

@@ -16,6 +16,7 @@ from machines.kernel import Kernel
 from machines.model_health import ModelHealth
 from machines.run import FINAL, LastBuild, Run
 from machines.service import Service
+from machines.terminal import TerminalShell
 
 # (stream kind, event kind, event name) -> trigger
 ROUTES: dict[tuple[str, str, str], str] = {
@@ -48,12 +49,20 @@ ROUTES: dict[tuple[str, str, str], str] = {
     ("model", OBSERVATION, v.PROCESS_EXITED): "exited",
     ("model", OBSERVATION, v.HEALTH_CHECK_ABSENT): "assume_healthy",
     ("model", OBSERVATION, v.MODEL_STOPPED): "stop",
+    ("terminal", OBSERVATION, v.TERMINAL_BOUND): "start",
+    ("terminal", OBSERVATION, v.SHELL_STARTED): "spawned",
+    ("terminal", OBSERVATION, v.SHELL_START_FAILED): "start_failed",
+    ("terminal", OBSERVATION, v.SHELL_EXITED): "exited",
+    ("terminal", OBSERVATION, v.SHELL_RESTARTING): "restart",
+    ("terminal", OBSERVATION, v.SHELL_START_REQUESTED): "retry",
+    ("terminal", OBSERVATION, v.TERMINAL_STOP_REQUESTED): "stop",
 }
 
 RUN_FINAL = frozenset(FINAL)
 
 # The trigger that brings a machine of each kind into being.
-CREATORS = {"kernel": "started", "run": "submitted", "service": "start", "model": "configured"}
+CREATORS = {"kernel": "started", "run": "submitted", "service": "start", "model": "configured",
+            "terminal": "start"}
 
 
 class Machines:
@@ -107,6 +116,8 @@ class Machines:
             return Service(source, sink)
         if stream == "model":
             return ModelHealth(source, sink)
+        if stream == "terminal":
+            return TerminalShell(source, sink)
         return Kernel(KERNEL, sink)
 
     def state(self, source: str) -> str | None:

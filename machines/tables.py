@@ -18,9 +18,11 @@ from machines.kernel import Kernel
 from machines.model_health import ModelHealth
 from machines.run import Run
 from machines.service import Service
+from machines.terminal import TerminalShell
 
 MACHINES: dict[str, type[Lifecycle]] = {
-    "kernel": Kernel, "run": Run, "service": Service, "model_health": ModelHealth}
+    "kernel": Kernel, "run": Run, "service": Service, "model_health": ModelHealth,
+    "terminal": TerminalShell}
 
 
 def table(machine: type[Lifecycle]) -> dict[str, Any]:

@@ -183,3 +183,47 @@ class ProbeFailed(TypedDict):
     reason: str
     status: int | None
     latency_ms: float
+
+
+# --- terminal (source "terminal": the git runtime's shell, machines/terminal.py) -------------
+TERMINAL_BOUND = "TerminalBound"  # both sockets bound; creates the machine (`start`)
+SHELL_STARTED = "ShellStarted"
+SHELL_START_FAILED = "ShellStartFailed"  # Reason: no pty, or the shell could not be spawned
+SHELL_EXITED = "ShellExited"
+SHELL_RESTARTING = "ShellRestarting"  # the back-off delay is over
+SHELL_START_REQUESTED = "ShellStartRequested"  # Enter typed at a fatal terminal
+TERMINAL_STOP_REQUESTED = "TerminalStopRequested"  # Reason; the runner shuts down
+TERMINAL_RESIZED = "TerminalResized"  # recorded only
+
+
+class TerminalBound(TypedDict):
+    """The ports, and the supervision parameters (machines/terminal.py SUPERVISION)."""
+
+    keystrokes: int
+    screen: int
+    stable_after: float
+    backoff_base: float
+    backoff_max: float
+    give_up_after: int
+
+
+class ShellStarted(TypedDict):
+    pid: int
+    tty: str
+    argv: list[str]
+
+
+class ShellExited(TypedDict):
+    pid: int
+    exit_code: int
+    lived_s: float  # seconds from spawn to exit: a quick end is below `stable_after`
+
+
+class ShellRestarting(TypedDict):
+    delay: float
+    quick_ends: int
+
+
+class TerminalResized(TypedDict):
+    rows: int
+    cols: int

@@ -26,6 +26,7 @@ import zmq.asyncio
 
 from machines import vocabulary as v
 from machines.base import Transitioned, TriggerRejected
+from machines.events import TERMINAL
 from machines.registry import Machines
 from runner import config as cfg
 from runner import durable_log, process_group, python_extras, subreaper
@@ -39,6 +40,7 @@ from runner.outbox import SEND_HWM, Outbox
 from runner.runs import Runs
 from runner.services import Services
 from runner.shutdown import Deadline, Watchdog
+from runner.sockets import bind as _bind
 from runner.term_registry import register_term_drivers
 from runner.user_input import UserInputServer, install_hook
 from transcripts.events import KERNEL, OBSERVATION, REJECTED, TRANSITION, Event, stamped
@@ -120,6 +122,8 @@ class Runner:
             self.runs.on_transition(t)
         elif t.source == KERNEL:
             enter(kernel_effects.EFFECTS, self, t)
+        elif t.source == TERMINAL:
+            self.driver.on_transition(t)
         else:
             self.services.on_transition(t)
 
@@ -271,12 +275,3 @@ class Runner:
         self.zctx.destroy(linger=0)
         if self.own_state_dir:
             shutil.rmtree(self.paths.state_dir, ignore_errors=True)
-
-
-def _bind(sock: zmq.Socket, port: int, host: str = "*") -> int:
-    """Bind on `host` (`*`: every interface); port 0 picks a free one. Prints the line the
-    original prints."""
-    sock.bind(f"tcp://{host}:{port or '*'}")
-    bound = int(sock.getsockopt(zmq.LAST_ENDPOINT).decode().rsplit(":", 1)[1])
-    print(f"binding to tcp://{host}:{bound}", flush=True)
-    return bound

@@ -57,6 +57,9 @@ class Driver:
     def attach(self, runner: Any) -> None:
         """Hook for drivers that need more of the runner (its config, `emit`) than `start`."""
 
+    def on_transition(self, t: Any) -> None:
+        """A move of a machine the driver's runtime owns (the git terminal's shell)."""
+
     def step(self, op: str, command: str) -> Step:
         """Resolve a clean/build/exec payload; `*` means the language's heuristic."""
         if not command.strip():

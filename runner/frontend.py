@@ -54,7 +54,7 @@ class FrontEnd:
         self._sock = sock
         self.runs = runs
         self.services = services
-        self.complete = complete
+        self._kernel_complete = complete
         self.started_at = started_at
         self.reserved = reserved or ReservedPorts()
         self._owed: str | None = None  # the reply the frame being handled still owes
@@ -135,6 +135,16 @@ class FrontEnd:
             self.send(FRONTEND, *f.reply_for_bad_request(op, reason, self.started_at))
 
     # --- what the op table may use of the runner ------------------------------------------
+    async def complete(self, code: str) -> list[str]:
+        """Completions once the kernel has settled (the op table bounds the wait); none from
+        a kernel that failed or is not there: asking it would only raise. A lone surrogate
+        (valid JSON, not text; recorded as sent) reaches the kernel as '?', one for one, so
+        the cursor stays where it was."""
+        await self._ctx.query_settled.wait()
+        if self._ctx.machines.state(KERNEL) != "ready":
+            return []
+        return await self._kernel_complete(code.encode("utf-8", "replace").decode("utf-8"))
+
     def send(self, source: str, msg_type: str, payload: bytes) -> None:
         if msg_type == self._owed:
             self._owed = None

@@ -341,7 +341,7 @@ class Supervisor:
             data["daemon"] = True
         await family.kill()  # what the leader left behind dies with it
         if slot.proc is proc:
-            slot.proc = None
+            slot.proc, slot.family = None, None
         data.update(exit_code=code, uptime=round(time.monotonic() - spawned_at, 3))
         for src in launch.sources:
             self._observe(src, v.PROCESS_EXITED, dict(data))

@@ -16,10 +16,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from machines.base import Transitioned
+from machines.events import TERMINAL
 from runner.drivers import Driver, Step
 from runner.gitgraph import MEDIA_TYPE, GitFailed, GitRunner, commit_graph, repository_folder
 from runner.kernel_errors import InputSource, OutputSink
-from runner.terminal import Emit, Terminal
+from runner.terminal import Emit, State, Terminal
 
 USAGE = "usage: %ping | %resize ROWS COLS | %show graph [PATH]\n"
 NOT_A_COMMAND = "Invalid command.\n"  # the original's answer to anything without `%`
@@ -31,8 +33,13 @@ class TerminalConfig(Protocol):
     bind_host: str
 
 
+class MachineStates(Protocol):
+    def state(self, source: str) -> str | None: ...
+
+
 class RunnerHost(Protocol):
     config: TerminalConfig
+    machines: MachineStates
 
     def emit(self, event: Any) -> None: ...
 
@@ -53,6 +60,7 @@ class TerminalDriver(Driver):
         self._ports = (2002, 2003)
         self._host = "*"
         self._emit: Emit = lambda event: None
+        self._state: State = lambda: None
         self.terminal: Terminal | None = None
         self._git: GitRunner | None = None
 
@@ -60,6 +68,8 @@ class TerminalDriver(Driver):
         self._ports = (runner.config.terminal_in_port, runner.config.terminal_out_port)
         self._host = runner.config.bind_host
         self._emit = runner.emit
+        machines = runner.machines
+        self._state = lambda: machines.state(TERMINAL)
 
     def heuristic(self, op: str) -> Step:
         if op == "clean":
@@ -79,8 +89,14 @@ class TerminalDriver(Driver):
                     throttle: Callable[[], Awaitable[None]]) -> None:
         self._git = GitRunner(env)
         self.terminal = Terminal(self.shell_argv(env), env=env, cwd=self.work_dir,
-                                 emit=self._emit, ports=self._ports, host=self._host)
+                                 emit=self._emit, state=self._state, ports=self._ports,
+                                 host=self._host)
         await self.terminal.start()
+
+    def on_transition(self, t: Transitioned) -> None:
+        """The terminal machine moved (core routes its moves here)."""
+        if self.terminal is not None:
+            self.terminal.on_transition(t)
 
     async def query(self, code: str, on_output: OutputSink, on_input: InputSource) -> int:
         text = code.strip()

@@ -8,7 +8,6 @@ hide a test that never ran. The hooks below must never turn a failure into anyth
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tools.launch import RunnerProcess, start_runner
+from tools.ports import free_port
 
 __all__ = ["RunnerProcess", "free_port", "gone", "on_ci"]
 
@@ -52,11 +52,6 @@ def pytest_make_collect_report(collector: pytest.Collector
         report.longrepr = CI_SKIP.format(reason=_skip_reason(report.longrepr))
     return report
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def gone(pid: int, within: float = 5.0) -> bool:

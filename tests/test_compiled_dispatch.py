@@ -47,8 +47,8 @@ def _random_stream(rng: random.Random, length: int) -> list[tuple[str, str, str,
     """Events of every route, in any order, to a few machines of each kind, with payloads
     that make conditions go either way (failed runs, exit codes, probe streaks)."""
     routes = list(ROUTES)
-    sources = {"kernel": ["kernel"], "run": [f"run:{i}" for i in range(1, 6)],
-               "service": ["service:a", "service:b"], "model": ["model:m"]}
+    sources = {kind: ["kernel"] if kind == "kernel" else [f"{kind}:{i}" for i in range(1, 4)]
+               for kind, _, _ in routes}
     payloads: list[Any] = [None, {}, {"failed": True, "exit_code": 2},
                            {"failed": False, "exit_code": 0}, {"exit_code": 0},
                            {"failure_threshold": 2, "success_threshold": 2},

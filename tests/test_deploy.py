@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.build_info import SOURCE_LINE
 from tools.launch import ROOT, RunnerProcess, start_runner
 from transcripts.location import choose_log_place
 
@@ -34,7 +35,8 @@ def tool(*argv: str) -> subprocess.CompletedProcess[str]:
 
 def drive_a_session(runner: RunnerProcess) -> None:
     client = runner.client()
-    assert "started_at" in client.status()
+    status = client.status()  # a source checkout: no bundle's BUILD.json names an agent release
+    assert "started_at" in status and status["built_for"] == SOURCE_LINE
     assert client.query("print(6 * 7)").stdout == "42\n"
     assert client.batch(exec="echo from batch").stdout == "from batch\n"
 
@@ -53,7 +55,7 @@ def test_the_log_lands_in_the_users_logs_folder_and_its_transcript_outlives_the_
     assert stop_like_the_agent(runner) == 0
 
     first = next(line for line in runner.stderr_text().splitlines() if "krunner" in line)
-    assert "krunner 0.1.0 (Backend.AI kernel runner" in first
+    assert f"krunner 0.1.0 (Backend.AI kernel runner for {SOURCE_LINE})" in first
     assert f"{storage / 'krunner' / kernel_id}.sqlite3" in first.replace(str(work / ".logs"),
                                                                          str(storage))
     shutil.rmtree(work)  # the agent deletes the container's scratch folder

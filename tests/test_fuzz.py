@@ -96,8 +96,9 @@ def test_every_hostile_frame_gets_its_one_reply_and_recording_goes_on(
 def test_nothing_hostile_reached_an_unforeseen_path(fuzzed: RunnerProcess) -> None:
     """Every case was refused or handled by design: no traceback, no front-end failure."""
     assert "started_at" in fuzzed.client().status(timeout=10)
-    assert "Traceback" not in fuzzed.stderr_text()
-    assert "FRONT END ERROR" not in fuzzed.stderr_text()
+    stderr = fuzzed.stderr_text()
+    at = max(stderr.find("Traceback"), stderr.find("FRONT END ERROR"))
+    assert at < 0, stderr[max(at - 500, 0):at + 3000]
 
 
 def test_the_case_counts_cover_every_value_class() -> None:

@@ -31,6 +31,8 @@ EXPECTED = {
                                   "stopped"]),
     "model_flapping": ("model:llm", ["undetermined", "healthy", "unhealthy", "healthy",
                                      "stopped"]),
+    "terminal": ("terminal", ["starting", "running", *["backoff", "starting", "running"] * 4,
+                              "fatal", "starting", "running", "stopping", "stopped"]),
 }
 
 
@@ -51,6 +53,15 @@ def test_the_crash_loop_session_restarts_the_service_with_back_off() -> None:
     _, recorded = load(record.transcript_path("service_crash_loop"))
     states = [s for _, s in replay(recorded).timelines["service:crashy"]]
     assert states.count(states[0]) >= 3, f"started, then restarted at least twice: {states}"
+
+
+def test_the_terminal_session_backs_off_doubling_then_gives_up() -> None:
+    _, recorded = load(record.transcript_path("terminal"))
+    moves = [r.event for r in recorded
+             if r.event.source == "terminal" and r.event.kind == TRANSITION]
+    assert [e.data["delay"] for e in moves if e.to_state == "backoff"] == [0.25, 0.5, 1.0, 2.0]
+    (fatal,) = [e for e in moves if e.to_state == "fatal"]
+    assert fatal.data["quick_ends"] == 5
 
 
 def test_every_machine_table_matches_its_checked_in_fingerprint() -> None:
@@ -102,7 +113,8 @@ def test_each_run_got_one_terminal_message_with_its_machines_exit_code(name: str
 # --- what docs/design.md says about the layers, checked (tests/design_claims.py) --------------
 
 # the modules of transcripts/ the design document names as reading clocks
-CLOCK_READERS = {"transcripts.events", "transcripts.store", "transcripts.retention"}
+CLOCK_READERS = {"transcripts.events", "transcripts.store", "transcripts.recovery",
+                 "transcripts.retention"}
 
 
 def test_no_machine_reads_a_clock_does_io_or_uses_asyncio() -> None:

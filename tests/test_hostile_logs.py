@@ -124,3 +124,25 @@ def test_readers_show_a_forged_logs_absurd_times_without_crashing(tmp_path: Path
     listed = tool("tools.inspect", "--log", str(log), "sessions")
     assert "1e+300 (not a time)" in listed.stdout
     assert picture.stat().st_size > 0
+
+
+def test_what_a_forged_file_says_is_shown_escaped_by_verify_and_replay(tmp_path: Path) -> None:
+    log, out = _exported(tmp_path)
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    closing = json.loads(lines[-1])
+    closing["partial"] = ["\x1b]52;c;cm0gLXJmIH4=\x07 pruned"]
+    del closing["h"]
+    lines[-1] = json.dumps(closing, separators=(",", ":"))[:-1] + ',"h":"' + "0" * 32 + '"}\n'
+    out.write_text("".join(_rechained(lines)), encoding="utf-8")
+    for argv in (["tools.transcript", "verify", str(out)],
+                 ["tools.replay", "offline", "--transcript", str(out)]):
+        done = tool(*argv)
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout
+        assert "\\x1b]52;c;cm0gLXJmIH4=\\x07 pruned" in done.stdout
+    db = sqlite3.connect(log)
+    db.execute("UPDATE events SET source = 'model:\x1b]0;title\x07' WHERE source = 'model:llm'")
+    db.commit()
+    db.close()
+    replayed = tool("tools.replay", "offline", "--log", str(log))
+    assert "\x1b" not in replayed.stdout and "model:\\x1b]0;title\\x07" in replayed.stdout

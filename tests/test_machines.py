@@ -225,3 +225,55 @@ def test_a_restarted_kernel_serves_queries_again_and_a_failed_restart_says_why()
     assert (machines.state(K), machines.get(K).query_unavailable) == ("ready", None)
     machines, _ = drive([*start, obs(K, v.KERNEL_RESTART_FAILED, reason="no memory")])
     assert (machines.state(K), machines.get(K).query_unavailable) == ("failed", "no memory")
+
+
+# --- the git terminal's shell (machines/terminal.py) ----------------------------------------
+T = "terminal"
+
+
+def shell_life(*ends: tuple[str, float]) -> list[Event]:
+    """The terminal bound, then each (observation, seconds lived) in turn: a shell that
+    started and exited, or could not start; with the restart each back-off is followed by."""
+    events = [obs(T, v.TERMINAL_BOUND, keystrokes=1, screen=2)]
+    for n, (how, lived) in enumerate(ends):
+        if n:
+            events.append(obs(T, v.SHELL_RESTARTING, delay=0))
+        if how == v.SHELL_EXITED:
+            events += [obs(T, v.SHELL_STARTED, pid=n), obs(T, how, pid=n, exit_code=1,
+                                                           lived_s=lived)]
+        else:
+            events.append(obs(T, how, reason="no pty"))
+    return events
+
+
+def test_the_terminal_backs_off_doubling_and_a_long_lived_shell_resets_it() -> None:
+    quick, long = (v.SHELL_EXITED, 0.1), (v.SHELL_EXITED, 6.0)
+    _, moves = drive(shell_life(quick, (v.SHELL_START_FAILED, 0), quick, long, quick))
+    delays = [m.data["delay"] for m in moves if m.source == T and m.to_state == "backoff"]
+    assert delays == [0.25, 0.5, 1.0, 0.0, 0.25]  # a failed start counts; 6 s lived resets
+
+
+def test_the_terminal_gives_up_after_five_quick_ends_and_enter_starts_it_again() -> None:
+    machines, moves = drive([*shell_life(*[(v.SHELL_EXITED, 0.1)] * 5),
+                             obs(T, v.SHELL_RESTARTING, delay=0),  # a stale timer: rejected
+                             obs(T, v.SHELL_START_REQUESTED), obs(T, v.SHELL_STARTED, pid=9),
+                             obs(T, v.SHELL_EXITED, pid=9, exit_code=0, lived_s=0.1)])
+    assert states(moves, T)[-4:] == ["fatal", "starting", "running", "backoff"]
+    assert [m.state for m in moves if isinstance(m, TriggerRejected)] == ["fatal"]
+    assert machines.get(T).backoff_delay == 0.25  # Enter started the count afresh
+
+
+def test_a_stop_while_a_shell_is_spawning_lets_it_start_then_hangs_it_up() -> None:
+    _, moves = drive([obs(T, v.TERMINAL_BOUND), obs(T, v.TERMINAL_STOP_REQUESTED, reason="x"),
+                      obs(T, v.SHELL_STARTED, pid=1),
+                      obs(T, v.SHELL_EXITED, pid=1, exit_code=-1, lived_s=0.2)])
+    assert states(moves, T) == ["starting", "stopping", "stopped"]
+    assert not [m for m in moves if isinstance(m, TriggerRejected)]
+
+
+def test_a_stop_during_the_back_off_or_once_fatal_stops_at_once() -> None:
+    for life in (shell_life((v.SHELL_EXITED, 0.1)),
+                 shell_life(*[(v.SHELL_START_FAILED, 0)] * 5)):
+        _, moves = drive([*life, obs(T, v.TERMINAL_STOP_REQUESTED, reason="x")])
+        assert states(moves, T)[-1] == "stopped"
+        assert states(moves, T)[-2] in ("backoff", "fatal")

@@ -164,3 +164,45 @@ def test_the_verdict_sees_a_run_that_never_ended(tmp_path: Path) -> None:
     db.commit()
     db.close()
     assert log_verdict(log)["runs_not_ended"] == ["run:1"]
+
+
+HANGING_SHUTDOWN = """
+import subprocess, sys, time
+from runner.shutdown import Watchdog
+child = subprocess.Popen(["sleep", "300"], start_new_session=True)
+print(child.pid, flush=True)
+Watchdog(after=0.5).arm()
+time.sleep(60)  # a shutdown step that never ends
+"""
+
+
+def test_the_watchdog_kills_everything_and_exits_when_the_shutdown_hangs() -> None:
+    import subprocess
+
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-c", HANGING_SHUTDOWN], stdout=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parent.parent)
+    child = int(proc.stdout.readline())  # type: ignore[union-attr]
+    assert proc.wait(10) == 70
+    assert time.monotonic() - started < 10
+    deadline = time.monotonic() + 5
+    while not _zombie(child):
+        assert time.monotonic() < deadline, "the watchdog left a child behind"
+        time.sleep(0.05)
+
+
+def test_a_shutdown_step_is_cut_off_at_its_box_and_said() -> None:
+    import asyncio
+
+    from runner.shutdown import Deadline
+
+    async def scenario() -> tuple[float, list[str]]:
+        deadline = Deadline(time.monotonic(), budget=5.0)
+        began = time.monotonic()
+        await deadline.step("a step that hangs", asyncio.sleep(60), box=0.3)
+        await deadline.step("one that is done", asyncio.sleep(0), box=0.3)
+        return time.monotonic() - began, deadline.overrun
+
+    took, overrun = asyncio.run(scenario())
+    assert took < 2.0
+    assert overrun == ["a step that hangs"]

@@ -354,3 +354,33 @@ def test_a_log_older_than_the_gap_columns_reads_and_migrates(tmp_path: Path) -> 
     log.close()
     assert _gaps(path, log.session)[:2] == (1, 1)
     assert _gaps(path, "old") == (0, 0, None, 1, 1)
+
+
+def test_a_backlog_past_its_bound_sheds_output_first_and_keeps_lifecycle(tmp_path: Path,
+                                                                         capfd) -> None:
+    log = _log(tmp_path, backlog_bytes=1_000_000, backlog_events=2000)
+    blocker = sqlite3.connect(log.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the log cannot be written meanwhile
+    for i in range(600):  # 600 lifecycle events (within the bound), 2400 outputs (past it)
+        log.append(Event(f"run:{i}", TRANSITION, "start", None, "queued", "executing"))
+        for _ in range(4):
+            log.append(Event(f"run:{i}", OUTPUT, "stdout", b"o" * 2000))
+    deadline = time.monotonic() + 30
+    while log.stats.dropped == 0:
+        assert time.monotonic() < deadline, "nothing was shed"
+        time.sleep(0.05)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert log.flush(30)
+    log.close()
+    got = [r.event for r in events(open_readonly(log.path), log.session)]
+    assert sum(e.kind == TRANSITION for e in got) == 600  # every lifecycle event kept
+    outputs = [e for e in got if e.kind == OUTPUT]
+    assert len(outputs) < 2400
+    assert all(e.data == b"o" * 2000 or e.data["bytes"] == 2000  # type: ignore[index]
+               for e in outputs)  # each kept output: its body, or a marker with its size
+    gaps = [e.data for e in got if e.name == "LogGap"]
+    assert gaps and sum(g["lost_events"] for g in gaps) == 2400 - len(outputs)  # type: ignore[index]
+    assert all(g["from_wall"] <= g["to_wall"] for g in gaps)  # type: ignore[index]
+    assert _gaps(log.path, log.session)[:2] == (len(gaps), 2400 - len(outputs))
+    assert "EVENT LOG GAP" in capfd.readouterr().err

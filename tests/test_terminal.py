@@ -11,12 +11,16 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zmq
 
+from machines.terminal import SUPERVISION
 from tests.conftest import RunnerProcess, free_port, gone
 from tests.service_helpers import log_rows, wait_rows
+from transcripts.reader import latest_session, open_readonly
+from transcripts.replay import replay_session
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("git") is None,
                                 reason="the git runtime tests need bash and git")
@@ -116,9 +120,8 @@ def test_a_killed_shell_restarts_and_says_restarting(
     exited = wait_rows(runner.log_path, "SELECT data FROM events WHERE name = 'ShellExited'")
     assert json.loads(exited[0][0])["pid"] == first
     assert json.loads(exited[0][0])["exit_code"] == -signal.SIGKILL
-    restarts = log_rows(runner.log_path, "SELECT count(*) FROM events "
-                                         "WHERE name = 'ShellRestarted'")
-    assert restarts == [(1,)]
+    assert [state for state, _ in _terminal_moves(runner)] == [
+        "starting", "running", "backoff", "starting", "running"]  # the machine restarted it
     assert runner.client().query("%ping").exit_code == 0  # queries still answered
 
 
@@ -238,7 +241,9 @@ def test_ports_move_by_environment_and_shutdown_leaves_no_process(
         for pid in recorded:
             assert gone(pid), f"process {pid} outlived the runner"
         bound = log_rows(runner.log_path, "SELECT data FROM events WHERE name = 'TerminalBound'")
-        assert json.loads(bound[0][0]) == {"keystrokes": keys_port, "screen": screen_port}
+        assert json.loads(bound[0][0]) == {"keystrokes": keys_port, "screen": screen_port,
+                                           **SUPERVISION}
+        assert [state for state, _ in _terminal_moves(runner)][-2:] == ["stopping", "stopped"]
         assert "Traceback" not in runner.stderr_text()
     finally:
         screen.close()
@@ -283,3 +288,85 @@ def test_show_graph_of_a_file_or_a_missing_folder_exits_1(
     for given, says in (("repo/f1", "no such folder: "), ("missing", "no such folder: ")):
         result = runner.client().query(f"%show graph {given}")
         assert (result.exit_code, result.stderr.split("/")[0]) == (1, says), result.stderr
+
+
+def _terminal_moves(runner: RunnerProcess) -> list[tuple[str, Any]]:
+    """The terminal machine's moves so far: (to_state, what the move carried)."""
+    rows = log_rows(runner.log_path, "SELECT to_state, data FROM events WHERE source = "
+                                     "'terminal' AND kind = 'transition' ORDER BY seq")
+    return [(state, json.loads(data) if data else None) for state, data in rows]
+
+
+BROKEN_SHELL = """#!/bin/sh
+# a shell whose start-up is broken (an `exit` in the rc file) until `fixed` exists
+[ -e "$(dirname "$0")/fixed" ] || exit 3
+exec /bin/bash "$@"
+"""
+
+
+def test_a_shell_that_keeps_dying_backs_off_then_waits_for_enter(
+        runner_factory: Callable[..., RunnerProcess], tmp_path: Path) -> None:
+    """The user's shell exits at once, again and again: the terminal machine restarts it
+    with doubling delays, gives up after five quick ends (fatal), says so on the screen, and
+    starts it again when the user, having fixed it, presses Enter. The log shows each state,
+    and offline replay of the log reaches the same ones."""
+    shell = tmp_path / "broken-shell"
+    shell.write_text(BROKEN_SHELL)
+    shell.chmod(0o755)
+    keys_port, screen_port = free_port(), free_port()
+    runner = runner_factory("git", "--terminal-in-port", str(keys_port),
+                            "--terminal-out-port", str(screen_port), env={"SHELL": str(shell)})
+    screen = Screen(keys_port, screen_port)
+    try:
+        runner.client().status()
+        wait_rows(runner.log_path, "SELECT 1 FROM events WHERE source = 'terminal' "
+                                   "AND to_state = 'fatal'", within=60)
+        moves = _terminal_moves(runner)
+        give_up = int(SUPERVISION["give_up_after"])
+        assert [state for state, _ in moves] == (
+            ["starting", "running"] + ["backoff", "starting", "running"] * (give_up - 1)
+            + ["fatal"])
+        delays = [data["delay"] for state, data in moves if state == "backoff"]
+        assert delays == [0.25, 0.5, 1.0, 2.0]  # doubling from backoff_base
+        assert moves[-1][1]["quick_ends"] == give_up
+        assert "exited with code 3" in moves[-1][1]["reason"]
+        screen.read_until(rb"not restarted: 5 quick ends in a row.*\r\nPress Enter to start "
+                          rb"it again")
+        (tmp_path / "fixed").touch()
+        screen.type_until(b"echo fixed$((3*3))\n", rb"fixed9")  # the first Enter starts it
+        assert [state for state, _ in _terminal_moves(runner)][-3:] == [
+            "fatal", "starting", "running"]
+        assert runner.client().query("%ping").stdout == "pong!"
+        assert runner.stop() == 0
+        report = replay_session(db := open_readonly(runner.log_path),
+                                str(latest_session(db)))
+        assert report.ok, report.divergence
+        replayed = [state for _, state in report.timelines["terminal"]]
+        assert replayed == [state for state, _ in _terminal_moves(runner)]
+        assert replayed[-3:] == ["running", "stopping", "stopped"]
+    finally:
+        screen.close()
+
+
+def test_a_shell_that_cannot_start_counts_as_a_quick_end(
+        git_runner: tuple[RunnerProcess, Screen]) -> None:
+    """The user removes the folder the shell starts in, then ends the shell: each new shell
+    cannot start at all (ShellStartFailed), the machine backs off and gives up as for shells
+    that die; with the folder back, Enter brings a shell."""
+    runner, screen = git_runner
+    work = runner.work_dir
+    first = int(screen.type_until(b"echo pid=$$.\n", rb"pid=(\d+)\.").group(1))
+    parked = work.rename(work.with_name("parked"))
+    os.kill(first, signal.SIGKILL)
+    wait_rows(runner.log_path, "SELECT 1 FROM events WHERE source = 'terminal' "
+                               "AND to_state = 'fatal'", within=60)
+    failed = log_rows(runner.log_path, "SELECT data FROM events WHERE name = 'ShellStartFailed'")
+    give_up = int(SUPERVISION["give_up_after"])
+    ((killed,),) = log_rows(runner.log_path, "SELECT data FROM events WHERE name = 'ShellExited'")
+    quick = json.loads(killed)["lived_s"] < SUPERVISION["stable_after"]
+    assert len(failed) == give_up - quick  # the killed shell may have been the first quick end
+    assert "No such file or directory" in json.loads(failed[0][0])["reason"]
+    assert [s for s, _ in _terminal_moves(runner)][-3:] == ["backoff", "starting", "fatal"]
+    parked.rename(work)
+    screen.type_until(b"echo back$((5*5))\n", rb"back25")
+    assert [s for s, _ in _terminal_moves(runner)][-2:] == ["starting", "running"]

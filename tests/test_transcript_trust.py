@@ -8,8 +8,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -201,3 +203,75 @@ def test_an_export_at_exit_past_its_deadline_is_left_partial_cleanly(
     assert replayed.returncode == 3, replayed.stdout
     assert "imported from a partial transcript: the export stopped at its deadline" in \
         replayed.stdout
+
+
+NEEDS_NAMESPACES = pytest.mark.skipif(
+    os.environ.get("CI") != "true" and (os.geteuid() != 0 or not shutil.which("unshare")
+                                        or not shutil.which("nsenter")),
+    reason="needs root, unshare(1) and nsenter(1) for a private tmpfs")
+
+
+@NEEDS_NAMESPACES
+def test_a_log_full_at_exit_is_replayed_and_exported_as_partial(tmp_path: Path) -> None:
+    logfs, kept = tmp_path / "logfs", tmp_path / "kept"
+    logfs.mkdir()
+    kept.mkdir()
+    # the tmpfs lives in the runner's own mount namespace: the shell keeps the log once the
+    # runner has exited, still on a full disk
+    script = ('mount -t tmpfs -o size=16m tmpfs "$0" || exit 1; "$@" & child=$!; '
+              'trap "kill -TERM $child" TERM; wait $child; wait $child; '
+              f'cp "$0"/events.sqlite3* {kept}/')
+    runner = start_runner(tmp_path, "python", "--log", str(logfs / "events.sqlite3"),
+                          prefix=("unshare", "-m", "sh", "-c", script, str(logfs)))
+    try:
+        client = runner.client()
+        assert client.query("print('before')").stdout == "before\n"
+        subprocess.run(["nsenter", "-t", str(runner.proc.pid), "-m", "sh", "-c",
+                        f"dd if=/dev/zero of={logfs}/filler bs=64k"], capture_output=True,
+                       check=False)
+        assert client.batch(exec="head -c 3000000 /dev/urandom | base64").exec_exit == 0
+        assert client.query("print('while full')").stdout == "while full\n"
+        deadline = time.monotonic() + 90
+        while "EVENT LOG RECORDING DEGRADED" not in runner.stderr_text():
+            assert time.monotonic() < deadline, runner.stderr_text()
+            time.sleep(0.1)
+    finally:
+        runner.stop()
+    log = kept / "events.sqlite3"
+    assert log.is_file(), runner.stderr_text()
+    replayed = tool("tools.replay", "offline", "--log", str(log))
+    assert replayed.returncode in (1, 3) and "PARTIAL" in replayed.stdout, replayed.stdout
+    assert "gap(s)" in replayed.stdout or "never ended" in replayed.stdout
+    out = tmp_path / "s.jsonl"
+    exported = tool("tools.transcript", "export", "--log", str(log), "--out", str(out))
+    assert exported.returncode == 3 and "PARTIAL" in exported.stderr, exported.stderr
+    assert tool("tools.transcript", "verify", str(out)).returncode == 3
+
+
+def test_a_key_file_that_cannot_serve_is_said_at_start_and_the_transcript_still_kept(
+        tmp_path: Path) -> None:
+    durable = tmp_path / "operator-logs"
+    runner = start_runner(tmp_path, "python", log=False, env={
+        "KRUNNER_LOG_DIR": str(durable), "BACKENDAI_KERNEL_ID": "k2",
+        "KRUNNER_TRANSCRIPT_KEY_FILE": str(tmp_path / "absent.key")})
+    assert "started_at" in runner.client().status()
+    assert "transcripts will not be signed: cannot read the transcript key file" in \
+        runner.stderr_text()  # at start, before anything depends on it
+    assert runner.stop() == 0
+    [transcript] = durable.glob("k2.*.jsonl")
+    assert '"sig"' not in transcript.read_text().splitlines()[-1]
+    assert tool("tools.transcript", "verify", str(transcript), "--log",
+                str(durable / "k2.sqlite3")).returncode == 0
+
+
+def test_a_log_older_than_retention_and_fingerprints_still_reads(tmp_path: Path) -> None:
+    log, out = tmp_path / "old.sqlite3", tmp_path / "s.jsonl"
+    write_log(log, flapping_model())
+    db = sqlite3.connect(log)
+    db.executescript("DROP TABLE pruned; ALTER TABLE sessions DROP COLUMN fingerprint;")
+    db.close()
+    assert tool("tools.replay", "offline", "--log", str(log)).returncode == 0
+    assert tool("tools.transcript", "export", "--log", str(log), "--out", str(out)
+                ).returncode == 0
+    said = tool("tools.transcript", "verify", str(out), "--log", str(log))
+    assert said.returncode == 2 and "keeps no fingerprint" in said.stderr

@@ -44,7 +44,7 @@ from packaging.requirements import Requirement
 
 import ai.backend.helpers as helpers_package
 import ai.backend.kernel as kernel_package
-from tools.volume import AgentPins, Volume, VolumeError, volume_for
+from tools.volume import AgentPins, Volume, VolumeError, normalized_release, volume_for
 from tools.wheel import write_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="the backend.ai-agent release of the cluster (default %(default)s)")
     p.add_argument("--out", type=Path, default=ROOT / "build" / "bundle")
     args = p.parse_args(argv)
+    try:
+        normalized_release(args.agent_version)
+    except VolumeError as e:
+        p.error(str(e))  # exit 2
     try:
         bundle = build(args.out, args.agent_version)
     except (BundleError, VolumeError, OSError, importlib.metadata.PackageNotFoundError) as e:

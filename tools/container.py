@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools import volume as volumes
+from tools.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "container"
@@ -154,11 +154,6 @@ def _system_python() -> str:
     return str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @dataclass
 class Container:
@@ -196,7 +191,10 @@ def launch(kernel: Path, helpers: Path, work: Path, config: Path, *, lang: str =
     inp, out = free_port(), free_port()
     config.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
-    (config / "intrinsic-ports.json").write_text(json.dumps({"replin": inp, "replout": out}))
+    # the host network is shared here, as with an agent in host-network mode: every intrinsic
+    # service gets its own port (ttyd's default 7681 would be taken by the first container)
+    (config / "intrinsic-ports.json").write_text(json.dumps(
+        {"replin": inp, "replout": out, "sshd": free_port(), "ttyd": free_port()}))
     container_env = {"PATH": CONTAINER_PATH, "HOME": "/home/work", "LANG": "C.UTF-8",
                      "LD_LIBRARY_PATH": f"{VOLUME_AT}/lib",
                      "BACKENDAI_KERNEL_ID": kernel_id, "JUPYTER_PATH": str(jupyter_data()),

@@ -4,15 +4,14 @@ The session: query mode with state, input and an error; a batch run whose build 
 model service that becomes healthy, is overloaded for a while (its server answers 503),
 recovers and is shut down. Afterwards: the runs' state timeline, the model's health summary
 and picture, the session's transcript, and an offline replay of that transcript. Everything
-stays in `build/demo/` (replaced by the next demo), and the demo ends by printing the
-commands that look at it.
+stays in `build/demo/` (replaced by the next demo); the demo prints the commands that look
+at it, and ends by writing the session's report (`report.html`) and printing its path.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from tools import replay as replay_tool
 from tools import transcript as transcript_tool
 from tools.client import AgentClient
 from tools.launch import ROOT, RunnerProcess, start_runner
+from tools.ports import free_port
 
 DEMO_DIR = ROOT / "build" / "demo"  # kept after the demo, replaced by the next one
 
@@ -109,7 +109,7 @@ def main() -> int:
     try:
         query_mode(client)
         batch_mode(client)
-        model_service(runner, client, _free_port())
+        model_service(runner, client, free_port())
     finally:
         show("runner exit code", runner.stop())
     return look(folder, log, runner.work_dir)
@@ -134,6 +134,12 @@ def look(folder: Path, log: Path, work: Path) -> int:
     for line in COMMANDS:
         print("   " + line.format(bin=bin_dir, log=_shown(log), folder=_shown(folder),
                                   transcript=_shown(transcript), work=_shown(work)))
+    report = folder / "report.html"
+    say("the session as one page for a browser (krunner-transcript report)")
+    made = transcript_tool.main(["report", str(transcript), "-o", str(report), "--quiet"])
+    if made != 0:
+        return made
+    print(f"   open it in a browser: {report.resolve()}", flush=True)
     return code
 
 
@@ -169,12 +175,6 @@ def show_transcript(path: Path, shown: int = 12) -> None:
         print(f"   {e['seq']:>3} {e['source']:<14} {e['kind']:<11} {e['name']}{move}  "
               f"{data if len(data) <= 50 else data[:47] + '...'}")
     print(f"   ... {len(lines) - 2} events in {path.name}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":

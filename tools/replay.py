@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 
 from tools import logs as logset
-from tools.inspect.render import quiet_pipe
+from tools.inspect.render import quiet_pipe, visible
 from tools.live import replay_live
 from transcripts.completeness import partial_reasons
 from transcripts.reader import Recorded, events
@@ -121,7 +121,7 @@ def _print_partial(report: dict[str, Any]) -> None:
         return
     verdict = ("so it matches only what was recorded" if report["ok"] else
                "which may explain the divergence: the replay lacks what the log does not hold")
-    print(f"PARTIAL: the session is not whole ({'; '.join(reasons)}), {verdict}")
+    print(visible(f"PARTIAL: the session is not whole ({'; '.join(reasons)}), {verdict}"))
 
 
 def _counts(report: dict[str, Any]) -> str:
@@ -134,17 +134,15 @@ def _print_offline(report: dict[str, Any]) -> None:
     if report.get("divergence"):
         print(f"first divergence: {json.dumps(report['divergence'], default=str)}")
     for source, moves in (report.get("timelines") or {}).items():
-        print(f"  {source}: " + " -> ".join(str(state) for _, state in moves))
+        print(visible(f"  {source}: " + " -> ".join(str(state) for _, state in moves)))
 
 
 def _print_live(report: dict[str, Any]) -> None:
     print(f"live replay {'matches' if report['ok'] else 'DIFFERS'}: {_counts(report)}")
     if report["redacted_inputs"]:
         print("  (passwords were not recorded: their inputs were replayed as '<redacted>')")
-    for line in report["unreproduced"]:
-        print(f"  {line}")
-    for line in report["differences"]:
-        print(f"  {line}")
+    for line in [*report["unreproduced"], *report["differences"]]:
+        print(visible(f"  {line}"))  # recorded names and output: shown, never run
 
 
 if __name__ == "__main__":

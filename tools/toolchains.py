@@ -44,6 +44,8 @@ TOOLCHAINS: dict[str, str] = {
     "octave-cli": "octave",
     "ghc": "ghc",
     "mit-scheme": "mit-scheme",
+    # the session report opened in a real browser (tests/test_report.py, through Playwright)
+    "/usr/bin/chromium": "chromium",
 }
 
 

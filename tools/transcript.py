@@ -3,6 +3,7 @@
     export --log events.sqlite3 [--session ID] --out session.jsonl [--key-file KEY]
     verify session.jsonl [--fingerprint HASH | --log events.sqlite3] [--key-file KEY]
     import session.jsonl --log other.sqlite3
+    report session.jsonl -o report.html       (or --log events.sqlite3 [--session ID])
     prune --log events.sqlite3 --before 30d
 
 Exit codes: 0 done (verify: intact, and the whole session), 1 verify: the file was altered
@@ -24,7 +25,8 @@ from pathlib import Path
 
 from tools import logs as logset
 from tools.inspect.events import parse_time
-from tools.inspect.render import iso, quiet_pipe
+from tools.inspect.render import iso, quiet_pipe, visible
+from tools.report import cli as report_cli
 from transcripts import seal, store
 from transcripts.location import resolve_log_path
 from transcripts.reader import open_readonly
@@ -63,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("prune", help="delete a log's events older than a time")
     r.add_argument("--log", default=None, help="the log (default: the runner's)")
     r.add_argument("--before", required=True, help="ISO 8601 time or an age: 30d, 12h")
+    report_cli.add_parser(sub)
     return p
 
 
@@ -97,8 +100,8 @@ def _said_partial(reasons: list[str], what: str) -> int:
     """Say on stderr why what was read is not the whole session; the exit code."""
     if not reasons:
         return 0
-    print(f"transcript: PARTIAL: {what} only part of the session: " + "; ".join(reasons),
-          file=sys.stderr)
+    print(visible(f"transcript: PARTIAL: {what} only part of the session: "
+                  + "; ".join(reasons)), file=sys.stderr)
     return PARTIAL
 
 
@@ -114,14 +117,15 @@ def _verify(args: argparse.Namespace) -> int:
         return 1
     problem = reader.signature_problem(key) if key is not None else None
     if problem:
-        print(f"transcript: {args.file} checks out line by line, but {problem}",
+        print(visible(f"transcript: {args.file} checks out line by line, but {problem}"),
               file=sys.stderr)
         return 1
     reasons = reader.partial_reasons()
     verdict = "intact" + (", partial: " + "; ".join(reasons) if reasons else "")
-    print(f"{args.file}: {verdict}, {reader.events} events of session "
-          f"{reader.header['session']['id']}, fingerprint {reader.fingerprint}"
-          f"{_vouched(reader, key, expected)}")
+    # what the file says (its reasons, its session id) is shown, never run by the terminal
+    print(visible(f"{args.file}: {verdict}, {reader.events} events of session "
+                  f"{reader.header['session']['id']}, fingerprint {reader.fingerprint}"
+                  f"{_vouched(reader, key, expected)}"))
     return PARTIAL if reasons else 0
 
 
@@ -166,7 +170,8 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"export": _export, "verify": _verify, "import": _import, "prune": _prune}
+COMMANDS = {"export": _export, "verify": _verify, "import": _import, "prune": _prune,
+            "report": report_cli.run}
 
 
 if __name__ == "__main__":

@@ -222,8 +222,8 @@ def _refuse_old_python(what: str, version: str) -> None:
 
 
 def _probe(python: Path, what: str) -> dict[str, object]:
-    done = subprocess.run([str(python), "-s", "-c", PROBE, *NEEDED_MODULES.values()],
-                          capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+    done = subprocess.run([str(python), "-I", "-c", PROBE, *NEEDED_MODULES.values()],
+                          capture_output=True, text=True, cwd=python.parent)
     if done.returncode != 0:
         raise VolumeError(f"the Python of {what} does not run here: {done.stderr.strip()}")
     probe = json.loads(done.stdout)

@@ -98,17 +98,23 @@ class Backlog:
     def over(self) -> bool:
         return len(self.rows) > self.max_events or self.count() > self.max_bytes
 
-    def shed(self, reason: str, key: int, wall: float, mono: float) -> Shed:
-        """Bring the backlog to half its bounds; one LogGap row where the shed part began."""
+    def shed(self, reason: str, key: int, wall: float, mono: float, *,
+             outputs_only: bool = False) -> Shed:
+        """Bring the backlog to half its bounds (or, `outputs_only`, replace every output
+        body by its marker: a disk with little room left takes the lifecycle events first);
+        one LogGap row where the shed part began."""
         shed = Shed()
-        self._drop_bodies(shed)
-        if self._over_half():
-            self._drop_rows(shed)
+        if outputs_only:
+            self._drop_bodies(shed, ((OUTPUT,),), 0)
+        else:
+            self._drop_bodies(shed, ((OUTPUT,), (LOG,), None), self.max_bytes // 2)
+            if self._over_half():
+                self._drop_rows(shed)
         if shed.at is not None:
             data = gap_data(reason, shed.events, shed.bytes, shed.first, shed.last,
                             bodies_dropped=shed.bodies)
-            gap: Row = (key, wall, mono, KERNEL, OBSERVATION,
-                        LOG_GAP, None, None, fastjson.dumps(data))
+            gap: Row = (key, wall, mono, KERNEL, OBSERVATION, LOG_GAP, None, None,
+                        fastjson.dumps(data))
             self.rows.insert(min(shed.at, len(self.rows)), gap)
         self.size = sum(map(row_size, self.rows))
         return shed
@@ -117,12 +123,14 @@ class Backlog:
         return (len(self.rows) > self.max_events // 2
                 or sum(map(row_size, self.rows)) > self.max_bytes // 2)
 
-    def _drop_bodies(self, shed: Shed) -> None:
-        """Output bodies first, then log lines', then any other kind's, oldest first."""
+    def _drop_bodies(self, shed: Shed, order: tuple[tuple[str, ...] | None, ...],
+                     keep_bytes: int) -> None:
+        """Bodies of the kinds in `order` (None: any kind), kind by kind, oldest first,
+        until the backlog takes `keep_bytes` at most."""
         size = self.count()
-        for kinds in ((OUTPUT,), (LOG,), None):
+        for kinds in order:
             for i, row in enumerate(self.rows):
-                if size <= self.max_bytes // 2:
+                if size <= keep_bytes:
                     return
                 data = row[8]
                 if ((kinds is None or row[4] in kinds) and not is_gap(row)

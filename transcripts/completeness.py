@@ -34,12 +34,22 @@ def partial_reasons(conn: sqlite3.Connection, session: str) -> list[str]:
     if row.get("ended_wall") is None:
         reasons.append(not_ended(row.get("host"), row.get("pid")))
     reasons += _gaps(conn, key, row)
-    pruned = conn.execute("SELECT coalesce(sum(events), 0), max(before_wall) FROM pruned "
-                          "WHERE session = ?", (key,)).fetchone()
+    pruned = _pruned(conn, key)
     if pruned[0]:
         reasons.append(f"retention pruned {pruned[0]} of its events (those recorded before "
                        f"{_when(pruned[1])})")
     return reasons
+
+
+def _pruned(conn: sqlite3.Connection, key: int) -> tuple[int, Any]:
+    """How many of the session's events retention pruned, and before when (a log older than
+    retention has no `pruned` table: none)."""
+    try:
+        row = conn.execute("SELECT coalesce(sum(events), 0), max(before_wall) FROM pruned "
+                           "WHERE session = ?", (key,)).fetchone()
+    except sqlite3.OperationalError:
+        return 0, None
+    return int(row[0]), row[1]
 
 
 def not_ended(host: Any, pid: Any) -> str:

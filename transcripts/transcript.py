@@ -240,9 +240,15 @@ class TranscriptReader:
                 at = -1 if wanted is None or number == 1 else raw.find(b',"kind":"')
                 if at >= 0 and raw[at + 9:raw.index(b'"', at + 9)] not in wanted:  # type: ignore[operator]
                     continue
-                obj = self._parsed(raw, number)
+                try:
+                    obj = fastjson.loads(raw)
+                except (ValueError, RecursionError):
+                    raise TranscriptAltered(self.path, number, "is not valid JSON (or nests "
+                                            "deeper than a runner records)") from None
                 if number == 1:
                     continue
+                if type(obj) is not dict:
+                    raise TranscriptAltered(self.path, number, "is not a JSON object")
                 if "end" in obj:
                     ended = True
                     self._closing(obj, number, before, raw)
@@ -255,16 +261,6 @@ class TranscriptReader:
             raise TranscriptAltered(path, number + 1, "is missing: the file ends before "
                                     "its closing line (it was cut)")
         self.events, self.fingerprint = number - 2, prev.decode()
-
-    def _parsed(self, raw: bytes, number: int) -> dict[str, Any]:
-        try:
-            obj = fastjson.loads(raw)
-        except (ValueError, RecursionError):
-            raise TranscriptAltered(self.path, number, "is not valid JSON (or nests deeper "
-                                    "than a runner records)") from None
-        if not isinstance(obj, dict):
-            raise TranscriptAltered(self.path, number, "is not a JSON object")
-        return obj
 
     def _closing(self, obj: dict[str, Any], number: int, before: bytes, raw: bytes) -> None:
         if obj.get("events") != number - 2:

@@ -58,7 +58,7 @@ async def _restart(host: KernelHost) -> None:
 
 
 def _stopping(host: KernelHost, t: Transitioned) -> None:
-    """Wake the runner's shutdown: runs, services and kernel end, the log is closed."""
+    """Wake the runner's shutdown (bounded): runs end, services and the kernel go, log closed."""
     host.stop_requested.set()
 
 

@@ -39,7 +39,7 @@ def _restart_later(host: ServiceHost, t: Transitioned) -> None:
 
 
 def _stop(host: ServiceHost, t: Transitioned) -> None:
-    """SIGTERM, grace, SIGKILL the group (or abandon a start not spawned yet)."""
+    """SIGTERM, grace, SIGKILL the family: group, daemons (or abandon a start not spawned)."""
     host.end_process(t)
 
 

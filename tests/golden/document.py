@@ -21,6 +21,7 @@ from runner.effects import model_health as model_effects
 from runner.effects import ops
 from runner.effects import run as run_effects
 from runner.effects import service as service_effects
+from runner.effects import terminal as terminal_effects
 
 OPEN, CLOSE = "<!-- generated:{} -->", "<!-- /generated:{} -->"
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +68,7 @@ PARTS: dict[str, Callable[[], str]] = {
     "effects:run": _effects(run_effects.EFFECTS),
     "effects:service": _effects(service_effects.EFFECTS),
     "effects:model_health": _effects(model_effects.EFFECTS),
+    "effects:terminal": _effects(terminal_effects.EFFECTS),
     "ops": _effects(ops.OPS, key="op"),
 }
 

@@ -15,8 +15,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import zmq
+
 from tools.client import AgentClient
 from tools.launch import RunnerProcess, start_runner
+from tools.ports import free_port
 
 WAIT = 60.0
 
@@ -125,7 +128,7 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Flapping).serve_forever(
 def model_flapping(folder: Path) -> RunnerProcess:
     """A model server that passes, fails while `sick` exists, then passes again."""
     runner, client = _runner(folder)
-    port = _free_port()
+    port = free_port()
     model_dir = folder / "model"  # the server's working folder
     model_dir.mkdir()
     # ten failures in a row (two seconds) make it unhealthy: slow starts stay undetermined
@@ -165,7 +168,7 @@ def service_crash_loop(folder: Path) -> RunnerProcess:
     """A service that opens its port and then keeps crashing: restarted with back-off."""
     definition = {"command": [sys.executable, "-c", CRASHING_SERVICE, "{ports[0]}"]}
     runner, client = _runner(folder, {"service-defs/crashy.json": json.dumps(definition)})
-    _check(client.start_service("crashy", _free_port()) == {"status": "started"}, "started")
+    _check(client.start_service("crashy", free_port()) == {"status": "started"}, "started")
     _logged(runner, "SELECT 1 FROM events WHERE source='service:crashy' "
                     "AND name='ServiceRestarting'", lambda rows: len(rows) >= 2,
             "two restarts")
@@ -173,12 +176,43 @@ def service_crash_loop(folder: Path) -> RunnerProcess:
     return runner
 
 
-def _free_port() -> int:
-    import socket
+BROKEN_SHELL = """#!/bin/sh
+[ -e "$(dirname "$0")/fixed" ] || exit 3
+exec /bin/sh "$@"
+"""
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+
+def terminal(folder: Path) -> RunnerProcess:
+    """The git terminal's shell dies at once, again and again: restarted with back-off, then
+    fatal; the user fixes it and presses Enter, and it runs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shell = folder / "broken-shell"
+    shell.write_text(BROKEN_SHELL)
+    shell.chmod(0o755)
+    keys_port = free_port()
+    runner = start_runner(folder, "git", "--terminal-in-port", str(keys_port),
+                          "--terminal-out-port", str(free_port()), env={"SHELL": str(shell)})
+    runner.client(timeout=WAIT).status()
+    _logged(runner, "SELECT 1 FROM events WHERE source='terminal' AND to_state='fatal'", bool,
+            "the terminal gave up", timeout=WAIT)
+    (folder / "fixed").touch()
+    keys = zmq.Context.instance().socket(zmq.PUB)
+    keys.connect(f"tcp://127.0.0.1:{keys_port}")
+    try:
+        for _ in range(int(WAIT)):  # PUB drops what it sends before the subscription is made
+            keys.send(b"\r")
+            try:
+                _logged(runner, "SELECT 1 FROM events WHERE source='terminal' AND "
+                                "name='ShellStartRequested'", bool, "Enter", timeout=1.0)
+                break
+            except TimeoutError:
+                continue
+    finally:
+        keys.close(linger=0)
+    _logged(runner, "SELECT to_state FROM events WHERE source='terminal' AND "
+                    "kind='transition' ORDER BY seq DESC LIMIT 1",
+            lambda rows: rows == [("running",)], "the shell running again")
+    return runner
 
 
 SESSIONS: dict[str, Callable[[Path], RunnerProcess]] = {
@@ -189,4 +223,5 @@ SESSIONS: dict[str, Callable[[Path], RunnerProcess]] = {
     "kernel_restart": kernel_restart,
     "model_flapping": model_flapping,
     "service_crash_loop": service_crash_loop,
+    "terminal": terminal,
 }

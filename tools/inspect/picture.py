@@ -69,7 +69,7 @@ def draw(found: Sequence[dict[str, Any]], refs: Sequence[SessionRef], utc: bool)
     for i, (s, history) in enumerate(zip(found, histories, strict=True)):
         top = TOP + i * row_height + 14 * LABELS
         _model(d, s, by_id[s["session"]], history, x, top, (t0, t1))
-    _axis(d, t0, t1, x, d.height - 66, utc)
+    axis(d, t0, t1, x, d.height - 66, utc)
     _legend(d, d.height - 12)
     return d
 
@@ -171,7 +171,7 @@ def _probes(d: Drawing, s: dict[str, Any], ref: SessionRef, x: Any, top: float,
             d.add(Line(px - 3, top + 8, px + 3, top + 2, FAILED, 1.6))
 
 
-def _axis(d: Drawing, t0: float, t1: float, x: Any, y: float, utc: bool) -> None:
+def axis(d: Drawing, t0: float, t1: float, x: Any, y: float, utc: bool) -> None:
     d.add(Line(LEFT, y, WIDTH - RIGHT, y, "#333"))
     step = next((s for s in STEPS if (t1 - t0) / s <= 8), STEPS[-1])
     tick = (t0 // step + 1) * step
