@@ -26,6 +26,7 @@ import hashlib
 import os
 import sqlite3
 import sys
+from binascii import hexlify
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -229,6 +230,7 @@ class TranscriptReader:
         wanted = None if kinds is None else frozenset(k.encode() for k in kinds)
         seed = hashlib.blake2b(digest_size=16)  # copied a line: cheaper than made anew
         problem, tick = plausible.event_problem, self.progress
+        loads = fastjson.orjson.loads if fastjson.orjson is not None else fastjson.loads
         with path.open("rb") as f:
             for number, raw in enumerate(f, 1):
                 if tick is not None and not number % PROGRESS_EVERY:
@@ -242,7 +244,7 @@ class TranscriptReader:
                 chain = seed.copy()  # as _chained(prev, body), in two updates
                 chain.update(prev)
                 chain.update(line[:-SUFFIX])
-                before, prev = prev, chain.hexdigest().encode()
+                before, prev = prev, hexlify(chain.digest())
                 if line[-34:-2] != prev:
                     raise TranscriptAltered(path, number, "was changed, or lines before it "
                                             "were changed, moved, added or removed")
@@ -252,7 +254,7 @@ class TranscriptReader:
                 if at >= 0 and raw[at + 9:raw.index(b'"', at + 9)] not in wanted:  # type: ignore[operator]
                     continue
                 try:
-                    obj = fastjson.loads(raw)
+                    obj = loads(raw)
                 except (ValueError, RecursionError):
                     raise TranscriptAltered(self.path, number, "is not valid JSON (or nests "
                                             "deeper than a runner records)") from None
