@@ -335,8 +335,9 @@ class EventLog(Recovery):
             return
         done = self._backlog.written(n)
         gaps = gap_totals(done)[0] if self._gap_rows else 0
-        with self._lock:
-            self._gap_rows -= gaps
+        if gaps:
+            with self._lock:
+                self._gap_rows -= gaps
         with self._written:
             self.stats.written += len(done)
             self.stats.gaps += gaps
