@@ -78,7 +78,10 @@ class Backlog:
     def add(self, rows: list[Row]) -> None:
         if self.size is not None:
             self.size += sum(map(row_size, rows))
-        self.rows.extend(rows)
+        if self.rows:
+            self.rows.extend(rows)
+        else:  # the common case: nothing waited, take the list as it is
+            self.rows = rows
 
     def count(self) -> int:
         """Start counting the size (the writer fell behind)."""
