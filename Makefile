@@ -4,7 +4,7 @@ STAMP := $(VENV)/.installed
 # the cluster's backend.ai-agent release: make bundle AGENT=24.3.11
 AGENT ?= 23.9.10
 
-.PHONY: demo test toolchains bench compare stress crash flood clean bundle deploy-bench tools-bench
+.PHONY: demo test toolchains bench compare stress crash shutdown flood clean bundle deploy-bench tools-bench
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -45,6 +45,9 @@ stress: $(STAMP)
 
 crash: $(STAMP)
 	$(PY) -m bench.crash 50
+
+shutdown: $(STAMP)
+	$(PY) -m bench.shutdown 200
 
 flood: $(STAMP)
 	$(PY) -m bench.flood 1

@@ -256,8 +256,13 @@ class Runner:
         runner, close and export the log; every step boxed into one deadline."""
         deadline = Deadline(self.stop_asked_at or time.monotonic())
         self.in_sock.close(linger=0)
-        await deadline.step("runs and services", asyncio.gather(
-            self.runs.stop(), self.services.stop_all()), box=3.0, reserve=3.5)
+        await asyncio.gather(
+            deadline.step("runs", self.runs.stop(), box=3.0, reserve=3.5),
+            deadline.step("services", self.services.stop_all(), box=3.0, reserve=3.5))
+        cut_short = self.runs.end_unfinished("the runner is shutting down (its work did not "
+                                             "end in time)")
+        if cut_short:
+            log.warning("shutdown: runs ended without their work: %s", cut_short)
         await deadline.step("the kernel", self.driver.shutdown(), box=1.5, reserve=2.5)
         killed = await deadline.step("leftover processes", process_group.end_all(0.3),
                                      box=1.0, reserve=1.8)

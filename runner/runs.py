@@ -144,6 +144,21 @@ class Runs:
             for wait in waits:
                 wait.cancel()
 
+    def end_unfinished(self, reason: str) -> list[str]:
+        """The shutdown's last word on runs (after `stop` ran out of time): every run not
+        ended yet ends now, failed with `reason`; the streams it ended."""
+        ended = []
+        for job in list(self._runs.values()):
+            if job.ended.is_set():
+                continue
+            if self._ctx.machines.state(job.source) == "queued":
+                self._ctx.emit(stamped(job.source, OBSERVATION, v.RUN_STARTED, {"op": job.op}))
+            if job.task is not None:
+                job.task.cancel()
+            self._ended(job, -1, reason)
+            ended.append(job.source)
+        return ended
+
     async def _stop_current(self, run: Job, reason: str) -> None:
         run.stop_reason = reason
         if run.answer is not None and not run.answer.done():
@@ -203,6 +218,11 @@ class Runs:
             exit_code, failure = -1, f"{type(e).__name__}: {e}"
             self._output(run, "stderr", f"[krunner] the {run.op} step could not run: "
                                         f"{failure}\n".encode())
+        self._ended(run, exit_code, failure)
+
+    def _ended(self, run: Job, exit_code: int, failure: str | None) -> None:
+        if run.ended.is_set():
+            return  # `end_unfinished` ended it already
         self._ctx.emit(stamped(run.source, OBSERVATION, v.RUN_ENDED, v.RunEnded(
             exit_code=exit_code, failed=failure is not None, reason=failure,
             output_bytes=run.output_bytes, recorded_bytes=run.recorded_bytes)))

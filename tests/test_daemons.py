@@ -14,17 +14,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import RunnerProcess, free_port, gone
 from tests.service_helpers import log_rows, states, wait_rows
 
 SOURCE = "service:daemon"
 
 
-def _runner(runner_factory: Callable[..., RunnerProcess], tmp_path: Path, delay: float = 0.3,
+def _runner(runner_factory: Callable[..., RunnerProcess], tmp_path: Path, delay: str = "0.3",
             prefix: tuple[str, ...] = ()) -> tuple[RunnerProcess, Path]:
     pidfile = tmp_path / "daemon.pid"
-    command = [sys.executable, "-m", "tests.daemon_server", "{ports[0]}", str(pidfile),
-               str(delay)]
+    command = [sys.executable, "-m", "tests.daemon_server", "{ports[0]}", str(pidfile), delay]
     runner = runner_factory("app", files={"service-defs/daemon.json":
                                           json.dumps({"command": command})},
                             env={"KRUNNER_SERVICE_START_WINDOW": "0.5",
@@ -50,9 +51,10 @@ def _daemon_pid(pidfile: Path, previous: int | None = None) -> int:
     raise AssertionError("the daemon never wrote its pid")
 
 
+@pytest.mark.parametrize("opens", ["0.3", "early"])  # after the leader's exit, or before
 def test_a_daemonizing_service_serves_until_shutdown_service_ends_it(
-        runner_factory, tmp_path) -> None:
-    runner, pidfile = _runner(runner_factory, tmp_path)
+        runner_factory, tmp_path, opens: str) -> None:
+    runner, pidfile = _runner(runner_factory, tmp_path, delay=opens)
     client, port = runner.client(), free_port()
     assert client.start_service("daemon", port) == {"status": "started"}
     daemon = _daemon_pid(pidfile)
@@ -88,7 +90,7 @@ def test_a_daemon_that_dies_is_reported_and_restarted(runner_factory, tmp_path) 
 
 def test_a_daemon_is_gone_when_the_runner_stops(runner_factory, tmp_path) -> None:
     report = tmp_path / "leftovers.json"
-    runner, pidfile = _runner(runner_factory, tmp_path, delay=0.0,
+    runner, pidfile = _runner(runner_factory, tmp_path, delay="0",
                               prefix=(sys.executable, "-m", "bench.leftovers", str(report)))
     client, port = runner.client(), free_port()
     assert client.start_service("daemon", port) == {"status": "started"}

@@ -113,7 +113,8 @@ def test_each_run_got_one_terminal_message_with_its_machines_exit_code(name: str
 # --- what docs/design.md says about the layers, checked (tests/design_claims.py) --------------
 
 # the modules of transcripts/ the design document names as reading clocks
-CLOCK_READERS = {"transcripts.events", "transcripts.store", "transcripts.retention"}
+CLOCK_READERS = {"transcripts.events", "transcripts.store", "transcripts.recovery",
+                 "transcripts.retention"}
 
 
 def test_no_machine_reads_a_clock_does_io_or_uses_asyncio() -> None:

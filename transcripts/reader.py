@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from transcripts import fastjson, schema
 from transcripts.events import Event, Payload
 
@@ -128,6 +126,8 @@ def _check_tables(conn: sqlite3.Connection, path: Path) -> None:
 
 def query(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
     """Rows of a query as dicts, for the tools (sqlite-utils; no plugins, nothing written)."""
+    import sqlite_utils  # here: the runner never queries, and the import is a quarter of its start
+
     db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
     return list(db.query(sql, params))
 

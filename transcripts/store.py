@@ -23,7 +23,9 @@ SQLite refuses is stored escaped; any unexpected error is reported (stderr, a
 `LogWriterFailed` event) and the writer goes on. Whatever the log misses is a `LogGap` event
 and is counted on the session row (`gaps`, `lost_events`, `lost_bytes`, `gap_reason`), also
 what was still unwritten at `close`, so such a session never reads as clean. Other parts of
-the runner report their own losses with `record_gap`.
+the runner report their own losses with `record_gap`. The failure paths live in
+`transcripts.recovery`, the bounded backlog in `transcripts.backlog`, the file in
+`transcripts.logfile`.
 
 Insert path, measured side by side by `python -m bench.eventlog` (`insert_path`): on the same
 schema and rows the stdlib `executemany` inserted 217,000 rows/s and sqlite-utils' `insert_all`
@@ -33,32 +35,25 @@ schema and rows the stdlib `executemany` inserted 217,000 rows/s and sqlite-util
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import socket
 import sqlite3
 import sys
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from transcripts import logfile, retention
 from transcripts.backlog import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_EVENTS,
     LOG_GAP,
-    LOG_WRITER_FAILED,
     Backlog,
     Row,
-    escaped,
     gap_data,
     gap_totals,
-    lost_in,
 )
 from transcripts.events import KERNEL, OBSERVATION, OUTPUT, Event
 from transcripts.logfile import (
@@ -69,33 +64,18 @@ from transcripts.logfile import (
     prune,
 )
 from transcripts.reader import encode, encode_checked
+from transcripts.recovery import UPDATE_GAPS, LogStats, Recovery
 from transcripts.retention import Retention
 
 RETENTION_EVERY = 60.0  # seconds between two checks of the retention bound
 
 
-@dataclass(slots=True)
-class LogStats:
-    appended: int = 0
-    written: int = 0
-    merged: int = 0
-    batches: int = 0
-    failures: int = 0
-    dropped: int = 0  # events shed from a backlog that could not be written, or lost at exit
-    gaps: int = 0  # LogGap events recorded (record_gap, shedding, placeholders, failures)
-    writer_failures: int = 0  # unexpected errors the writer outlived
-
-
 PIECE_MIN = 1  # a transaction that fails is retried in quarters, down to one row
 DATA_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError,
                sqlite3.ProgrammingError, UnicodeError, OverflowError, TypeError, ValueError)
-UPDATE_GAPS = ("UPDATE sessions SET gaps = gaps + ?, lost_events = lost_events + ?, "
-               "lost_bytes = lost_bytes + ?, gap_reason = COALESCE(?, gap_reason) WHERE key = ?")
-NO_ROOM = 64 << 10  # less free space than this on the log's disk: wait for more
-FAILURE_EVENTS = 20  # LogWriterFailed events recorded at most (then only counted)
 
 
-class EventLog:
+class EventLog(Recovery):
     """An append-only SQLite event log for one runner session."""
 
     def __init__(self, path: str | Path, *, batch_interval: float = 0.005,
@@ -222,8 +202,18 @@ class EventLog:
         self._stop = True
         self._wake.set()
         self._thread.join(timeout)
+        if self._thread.is_alive():  # stuck in SQLite: its connection cannot be shared
+            print(f"krunner: EVENT LOG: the writer did not stop within {timeout} s; the "
+                  "session is left unended (it will read as unfinished)", file=sys.stderr,
+                  flush=True)
+            self._thread = None
+            return
         self._thread = None
-        self._end_session()
+        try:
+            self._end_session()
+        except Exception as e:  # stopping the runner matters more; say it, go on
+            print(f"krunner: EVENT LOG: the session could not be ended: "
+                  f"{type(e).__name__}: {e}", file=sys.stderr, flush=True)
 
     def _run(self) -> None:
         """The writer thread: it never stops before `close`, whatever goes wrong."""
@@ -353,142 +343,6 @@ class EventLog:
             self.stats.batches += 1
             self._written.notify_all()
 
-    def _repair(self, rows: list[Row], at: int, error: Exception) -> None:
-        """A row SQLite refuses on its own (text it cannot hold, a clock that is not a
-        number): stored with its text escaped and clocks made numbers, else dropped."""
-        row = rows[at]
-        fixed = escaped(row)
-        if fixed != row:
-            rows[at] = fixed
-            return
-        del rows[at]
-        with self._written:
-            self.stats.dropped += 1
-        self._gap(f"an event could not be stored: {type(error).__name__}: {error}", 1)
-
-    def _cannot_write(self, error: BaseException, progress: bool = False) -> None:
-        """Degraded: say so, bound what waits (shedding it records a gap), wait a little.
-
-        On a full disk that took part of the backlog (`progress`: some room came back, not
-        enough), output bodies give way at once, so the room left goes to lifecycle events."""
-        self.stats.failures += 1
-        self._set_degraded(f"{type(error).__name__}: {error}")
-        self._disk_full = _is_full(error)
-        if self._backlog.over():
-            self._shed(f"the log could not be written ({self.degraded}) and what waited "
-                       "went past its bound")
-        elif self._disk_full and progress:
-            self._shed(f"the log's disk is full ({self.degraded})", outputs_only=True)
-        time.sleep(min(0.5, self.batch_interval * 20))
-
-    def _make_room(self) -> None:
-        """After a full disk: when some room came back but less than twice what waits,
-        output bodies give way before anything is written (the room goes to lifecycle
-        events). With no room at all they keep waiting: more room may come back."""
-        try:
-            stat = os.statvfs(self.path.parent)
-        except OSError:
-            return
-        room = stat.f_bavail * stat.f_frsize
-        if room > NO_ROOM and self._backlog.count() > room // 2:
-            self._shed(f"the log's disk was full; it had {room} bytes of room again for "
-                       f"{self._backlog.count()} bytes waiting", outputs_only=True)
-
-    def _shed(self, reason: str, outputs_only: bool = False) -> None:
-        shed = self._backlog.shed(reason, self._key, time.time(), time.monotonic(),
-                                  outputs_only=outputs_only)
-        if shed.at is None:
-            return
-        with self._lock:
-            self.stats.appended += 1  # the gap row the shedding left
-            self._gap_rows += 1
-        with self._written:
-            self.stats.dropped += shed.events
-            self._written.notify_all()
-        print(f"krunner: EVENT LOG GAP: {reason}: {shed.events} events and {shed.bodies} "
-              f"bodies ({shed.bytes} bytes) dropped", file=sys.stderr, flush=True)
-
-    def _failed_round(self, error: Exception) -> None:
-        """Anything unexpected in a round: what was in hand is counted as lost, the failure
-        reported, and after a pause (it may repeat) the writer goes on."""
-        self._rollback()
-        rows = self._backlog.written(len(self._backlog.rows))
-        with self._lock:
-            self._gap_rows -= gap_totals(rows)[0]
-        with self._written:
-            self.stats.dropped += len(rows)
-            self._written.notify_all()
-        self._writer_failed(error, lost_in(rows)[0])
-        time.sleep(min(0.5, self.batch_interval * 20))
-
-    def _writer_failed(self, error: Exception, lost: int) -> None:
-        """Loud on stderr (the first time), a LogWriterFailed event and a gap (the first
-        FAILURE_EVENTS times; then only counted)."""
-        self.stats.failures += 1
-        self.stats.writer_failures += 1
-        what = f"{type(error).__name__}: {error}"
-        if self.stats.writer_failures == 1:
-            print(f"krunner: EVENT LOG WRITER FAILED ({lost} events lost; it goes on): {what}\n"
-                  f"{traceback.format_exc()}", file=sys.stderr, flush=True)
-        if self.stats.writer_failures <= FAILURE_EVENTS:
-            self.append(Event(KERNEL, OBSERVATION, LOG_WRITER_FAILED,
-                              {"error": what, "traceback": traceback.format_exc()},
-                              wall=time.time(), mono=time.monotonic()))
-            self._gap(f"the log writer failed: {what}", lost)
-
-    def _end_session(self) -> None:
-        """Mark the session ended; what could not be written is counted as one more gap, so
-        a session that lost events never reads as clean. On a full disk the reserve file is
-        given up to make room for this last write; if even that fails, the row keeps no end
-        (readers call it unfinished) and stderr says how much was lost."""
-        with self._lock:
-            taken, self._pending = self._pending, []
-        self._backlog.add(self._rows(taken))
-        if self._backlog.rows and self.degraded is None:
-            self._write()  # one last try (the writer may have stopped with rows in hand)
-        rows = self._backlog.written(len(self._backlog.rows))
-        lost, size, first, last = lost_in(rows)
-        reason = (f"{lost} events could not be written before the runner stopped "
-                  f"({self.degraded})")
-        gap = gap_data(reason, lost, size, first, last) if rows else None
-        ended = self._mark_ended(gap, gap_totals(rows)[0] + bool(rows))
-        if rows:
-            print(f"krunner: EVENT LOG GAP: {reason}; the session is "
-                  + ("marked with it" if ended else "NOT marked ended: it will read as "
-                     "unfinished"), file=sys.stderr, flush=True)
-        if ended and self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                # the main file alone now holds everything: a copy without its -wal is complete
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        logfile.release_reserve(self.path)
-
-    def _mark_ended(self, gap: dict[str, Any] | None, gaps: int) -> bool:
-        """The session row's end (and the exit gap's row and counts); False if not written."""
-        for attempt in range(2):
-            try:
-                conn = self._open()
-                conn.execute("BEGIN")
-                if gap is not None:
-                    conn.execute(INSERT, (self._key, time.time(), time.monotonic(), KERNEL,
-                                          OBSERVATION, LOG_GAP, None, None, encode(gap)))
-                    conn.execute(UPDATE_GAPS, (gaps, gap["lost_events"], gap["lost_bytes"],
-                                               gap["reason"], self._key))
-                conn.execute("UPDATE sessions SET ended_wall = ? WHERE key = ?",
-                             (time.time(), self._key))
-                conn.execute("COMMIT")
-                return True
-            except (OSError, sqlite3.Error) as e:
-                self._rollback()
-                if attempt == 0:
-                    logfile.release_reserve(self.path)  # the disk may be full: make room, try again
-                else:
-                    print(f"krunner: EVENT LOG: the session's end could not be written: "
-                          f"{type(e).__name__}: {e}", file=sys.stderr, flush=True)
-        return False
-
     def _enforce_retention(self) -> None:
         self._retention_due = time.monotonic() + self.retention_every
         try:
@@ -502,24 +356,6 @@ class EventLog:
         if self._conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
-
-    def _set_degraded(self, reason: str | None) -> None:
-        was = self.degraded
-        self.degraded = reason
-        if reason is None:
-            logfile.keep_reserve(self.path)
-            resumed = Event(KERNEL, OBSERVATION, "LogRecordingResumed", {"after": was},
-                            wall=time.time(), mono=time.monotonic())
-            self.append(resumed)
-        if (was is None) != (reason is None) and self.on_degraded is not None:
-            self.on_degraded(reason)
-
-
-def _is_full(error: BaseException) -> bool:
-    """A full disk (or database), as SQLite or the OS says it."""
-    if isinstance(error, sqlite3.Error):
-        return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-    return isinstance(error, OSError) and error.errno == errno.ENOSPC
 
 
 def _same_stream(a: Event, b: Event) -> bool:
