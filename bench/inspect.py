@@ -1,116 +1,38 @@
-"""`python -m bench.inspect [EVENTS]`: the support tools on a big log, as one JSON object.
+"""`python -m bench.inspect [EVENTS] [--mixes calm,flapping]`: the support tools on big logs,
+as one JSON object.
 
-Builds one session of EVENTS events (default 1,000,000) as a long-lived runner records it: a
-model service probed every 10 s for weeks, flapping now and then, beside many small runs
-with their output. Then, each in a fresh process (times include Python's start):
-- `inspect health --format json` now, beside the tool as it was before (commit c20cdc5,
-  which printed every probe row);
-- a transcript of the session: export, `verify`, `import` into a new log, and offline replay
-  from the transcript: events/s and peak RSS, now (v2, streamed, checked) beside before (v1,
-  held in memory, unchecked: the code of commit c20cdc5).
+For each mix of `bench.mixes` it builds one session of EVENTS events (default 1,000,000) as a
+runner records it, then runs each tool in a fresh process (times include Python's start;
+CPU seconds beside wall seconds, since the machine is shared) and reads its peak RSS:
+- `count(*)` of the log (`bench.count`), the baseline;
+- `inspect health` as JSON and as a table, beside the tool as of commit BEFORE (main before
+  issue 17);
+- a transcript: export, verify, import, offline replay (events/s, beside BEFORE's replay of
+  BEFORE's export), and `report` to HTML;
+- the report's open time in headless chromium (`bench.report_open`), with a report of a
+  10,000-event session of the same mix beside it.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from machines import vocabulary as v
+from bench.mixes import MIXES
+from bench.report_open import open_times
 from transcripts import synthetic
-from transcripts.events import INPUT, OBSERVATION, OUTPUT, Event
 from transcripts.store import EventLog
 
 ROOT = Path(__file__).resolve().parent.parent
-BEFORE = "c20cdc5"  # main before this work: the old inspect and transcript modules
-
-
-def stream(seed: int = 7) -> Iterator[Event]:
-    """About a third probes of one model, the rest runs; stamped 10 s apart per probe."""
-    rng = random.Random(seed)
-    t = 1_760_000_000.0
-    model = "model:llm"
-    yield Event(model, OBSERVATION, v.MODEL_CONFIGURED, {"period": 10.0, "failure_threshold": 3},
-                wall=t, mono=t)
-    run, down_until = 0, 0.0
-    while True:  # the caller stops when the log holds `total`
-        t += 10.0
-        if down_until < t and rng.random() < 0.0005:
-            down_until = t + rng.uniform(30, 1800)  # an outage of 30 s to 30 min
-        if t < down_until:
-            yield Event(model, OBSERVATION, v.PROBE_FAILED, {
-                "reason": rng.choice(["connection refused", "timed out after 5 s",
-                                      "status 503, expected 200"]),
-                "status": None, "latency_ms": round(rng.uniform(0.2, 5000), 3)}, wall=t, mono=t)
-        else:
-            yield Event(model, OBSERVATION, v.PROBE_SUCCEEDED, {
-                "status": 200, "latency_ms": round(rng.lognormvariate(1.5, 0.6), 3)},
-                wall=t, mono=t)
-        run += 1
-        src = f"run:{run}"
-        yield Event(src, INPUT, "code", f"print({run})".encode(), wall=t + 1, mono=t + 1)
-        yield Event(src, OBSERVATION, v.RUN_STARTED, {"op": "code"}, wall=t + 1, mono=t + 1)
-        yield Event(src, OUTPUT, "stdout", f"{run}\n".encode(), wall=t + 2, mono=t + 2)
-        yield Event(src, OBSERVATION, v.RUN_ENDED, {"exit_code": 0, "failed": False,
-                                                    "reason": None}, wall=t + 2, mono=t + 2)
-        yield Event(src, OUTPUT, "finished", b'{"exitCode": 0}', wall=t + 2, mono=t + 2)
-
-
-def runs(t: float, first: int) -> Iterator[Event]:
-    """One small code run at `t`: its op, start, output, end and terminal message."""
-    src = f"run:{first}"
-    yield Event(src, INPUT, "code", f"print({first})".encode(), wall=t + 1, mono=t + 1)
-    yield Event(src, OBSERVATION, v.RUN_STARTED, {"op": "code"}, wall=t + 1, mono=t + 1)
-    yield Event(src, OUTPUT, "stdout", f"{first}\n".encode(), wall=t + 2, mono=t + 2)
-    yield Event(src, OBSERVATION, v.RUN_ENDED, {"exit_code": 0, "failed": False,
-                                                "reason": None}, wall=t + 2, mono=t + 2)
-    yield Event(src, OUTPUT, "finished", b'{"exitCode": 0}', wall=t + 2, mono=t + 2)
-
-
-def flapping(seed: int = 11) -> Iterator[Event]:
-    """The session of issue 17: a model probed about every 1.2 s for three days that goes
-    down every 25 s or so (three failed probes, or its process exits, then it recovers),
-    beside small runs: about 40 % of the events are the model's, 20,000 flaps a million."""
-    rng = random.Random(seed)
-    t = 1_760_000_000.0
-    model = "model:llm"
-    yield Event(model, OBSERVATION, v.MODEL_CONFIGURED, {"period": 1.2, "failure_threshold": 3},
-                wall=t, mono=t)
-    run = 0
-    while True:  # the caller stops when the log holds `total`
-        for _ in range(rng.randint(5, 12)):  # healthy for a while
-            t += 1.2
-            yield _probe(rng, model, t, ok=True)
-            if rng.random() < 0.35:
-                run += 1
-                yield from runs(t, run)
-        if rng.random() < 0.2:
-            t += 0.3
-            yield Event(model, OBSERVATION, v.PROCESS_EXITED, {"exit_code": 137, "pid": 4242},
-                        wall=t, mono=t)
-        for _ in range(rng.randint(3, 6)):  # down
-            t += 1.2
-            yield _probe(rng, model, t, ok=False)
-
-
-def _probe(rng: random.Random, model: str, t: float, ok: bool) -> Event:
-    if ok:
-        return Event(model, OBSERVATION, v.PROBE_SUCCEEDED, {
-            "status": 200, "latency_ms": round(rng.lognormvariate(1.5, 0.6), 3)}, wall=t, mono=t)
-    return Event(model, OBSERVATION, v.PROBE_FAILED, {
-        "reason": rng.choice(["connection refused", "timed out after 5 s",
-                              "status 503, expected 200"]),
-        "status": None, "latency_ms": round(rng.uniform(0.2, 5000), 3)}, wall=t, mono=t)
-
-
-MIXES = {"calm": stream, "flapping": flapping}
+BEFORE = "46777f3"  # main before issue 17: the quadratic health, replay through transitions
+SMALL = 10_000
 
 
 def build(path: Path, total: int, mix: str = "calm") -> int:
@@ -168,17 +90,17 @@ def old_tree(folder: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    total = int(argv[0]) if argv else 1_000_000
+    p = argparse.ArgumentParser(prog="bench.inspect")
+    p.add_argument("events", nargs="?", type=int, default=1_000_000)
+    p.add_argument("--mixes", default=",".join(MIXES))
+    args = p.parse_args(argv)
+    result: dict[str, Any] = {"before": BEFORE}
     with tempfile.TemporaryDirectory(prefix="bench-inspect-") as tmp:
         folder = Path(tmp)
-        log = folder / "events.sqlite3"
-        began = time.perf_counter()
-        events = build(log, total)
-        result: dict[str, Any] = {"events": events, "log_mb": round(log.stat().st_size / 2**20, 1),
-                                  "build_s": round(time.perf_counter() - began, 1)}
         before = old_tree(folder)
         try:
-            result |= compare(folder, log, before, events)
+            for mix in args.mixes.split(","):
+                result[mix] = one_mix(folder / mix, mix, args.events, before)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
                             str(before)], check=False, capture_output=True)
@@ -186,14 +108,41 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def compare(folder: Path, log: Path, before: Path, events: int) -> dict[str, Any]:
+def one_mix(folder: Path, mix: str, total: int, before: Path) -> dict[str, Any]:
+    folder.mkdir()
+    log, small = folder / "events.sqlite3", folder / "small.sqlite3"
+    began = time.perf_counter()
+    events = build(log, total, mix)
+    r: dict[str, Any] = {"events": events, "log_mb": round(log.stat().st_size / 2**20, 1),
+                         "build_s": round(time.perf_counter() - began, 1)}
+    r |= health(log, before)
+    r |= transcripts(folder, log, before, events)
+    build(small, SMALL, mix)
+    small_html = folder / "small.html"
+    measured(["t", "report", "--log", str(small), "-o", str(small_html), "--quiet"],
+             "tools.transcript")
+    r["report_open"] = open_times({f"{SMALL} events": small_html,
+                                   f"{events} events": folder / "report.html"})
+    return r
+
+
+def health(log: Path, before: Path) -> dict[str, Any]:
+    """`health` beside `count(*)` on the same file, one after the other."""
+    return {
+        "count": measured(["count", str(log)], "bench.count"),
+        "health_json_now": measured(["inspect", "--log", str(log), "health", "--format",
+                                     "json"], "tools.inspect"),
+        "health_table_now": measured(["inspect", "--log", str(log), "health"],
+                                     "tools.inspect"),
+        "health_json_before": measured(["inspect", "--log", str(log), "health", "--format",
+                                        "json"], "tools.inspect", path=str(before)),
+    }
+
+
+def transcripts(folder: Path, log: Path, before: Path, events: int) -> dict[str, Any]:
     new_t, old_t = folder / "now.jsonl", folder / "before.jsonl"
     old = str(before)
     r: dict[str, Any] = {
-        "health_now": measured(["inspect", "--log", str(log), "health", "--format", "json"],
-                               "tools.inspect"),
-        "health_before": measured(["inspect", "--log", str(log), "--format", "json",
-                                   "health"], "tools.inspect", path=old),
         "export_now": measured(["t", "export", "--log", str(log), "--out", str(new_t)],
                                "tools.transcript"),
         "export_before": measured(["t", "export", "--log", str(log), "--out", str(old_t)],
@@ -201,19 +150,18 @@ def compare(folder: Path, log: Path, before: Path, events: int) -> dict[str, Any
         "verify_now": measured(["t", "verify", str(new_t)], "tools.transcript"),
         "import_now": measured(["t", "import", str(new_t), "--log", str(folder / "a.sqlite3")],
                                "tools.transcript"),
-        "import_before": measured(["t", "import", str(old_t), "--log",
-                                   str(folder / "b.sqlite3")], "tools.transcript", path=old),
         "replay_now": measured(["r", "offline", "--transcript", str(new_t), "--format", "json"],
                                "tools.replay"),
         "replay_before": measured(["r", "offline", "--transcript", str(old_t), "--format",
                                    "json"], "tools.replay", path=old),
+        "report_now": measured(["t", "report", str(new_t), "-o", str(folder / "report.html"),
+                                "--quiet"], "tools.transcript"),
     }
-    for key in ("import_now", "import_before", "replay_now", "replay_before", "verify_now"):
+    for key in ("verify_now", "import_now", "replay_now", "replay_before", "report_now"):
         r[key]["events_per_s"] = round(events / r[key]["inside_s"])
         r[key]["events_per_cpu_s"] = round(events / r[key]["cpu_s"])
-    r["health_speedup"] = round(r["health_before"]["process_s"] / r["health_now"]["process_s"], 1)
-    r["transcript_mb"] = {"now": round(new_t.stat().st_size / 2**20, 1),
-                          "before": round(old_t.stat().st_size / 2**20, 1)}
+    r["replay_speedup_cpu"] = round(r["replay_before"]["cpu_s"] / r["replay_now"]["cpu_s"], 2)
+    r["transcript_mb"] = round(new_t.stat().st_size / 2**20, 1)
     return r
 
 

@@ -246,8 +246,9 @@ class Terminal:
         """End the shell's session; a spawn under way is let finish first, then ended."""
         if self._spawning is not None:
             await asyncio.wait([self._spawning])
-        if self._shell is not None:
-            await self._shell.end(grace=STOP_GRACE)
+        shell = self._shell
+        if shell is not None and shell.proc.returncode is None:  # else its watcher hangs up
+            await shell.end(grace=STOP_GRACE)
 
     async def _close(self, shell: Shell) -> None:
         """The shell ended: hang up what it left, send its last output, release the pty."""

@@ -61,7 +61,7 @@ def test_log_is_private_and_holds_no_batch_password_nor_env_values(
     client = runner.client()
     result = client.batch(exec="*", inputs=["batch-Secret-42"])
     assert "got 15" in result.stdout
-    assert result.waiting_inputs == [{}]
+    assert result.waiting_inputs == [{"is_password": True}]  # batch says so too now
     client.start_service("web", free_port(), options={"envs": {"TOKEN": "env-Secret-99"}})
     assert runner.stop() == 0
     assert stat.S_IMODE(os.stat(runner.log_path).st_mode) == 0o600

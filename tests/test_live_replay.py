@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -224,3 +225,21 @@ def test_the_replaying_runner_listens_on_loopback_only(runner: RunnerProcess) ->
                 addresses = _listening(pid)
         assert replay.result().ok
     assert addresses == {"127.0.0.1"}, addresses
+
+
+def test_a_live_replay_of_a_killed_session_says_it_is_partial(runner: RunnerProcess) -> None:
+    runner.client().query("print('hello')")
+    deadline = time.monotonic() + 30
+    while not sqlite3.connect(runner.log_path).execute(  # the answer is in the log
+            "SELECT 1 FROM events WHERE kind = 'output' AND name = 'finished'").fetchone():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(runner.proc.pid, signal.SIGKILL)
+    runner.proc.wait()
+    done = subprocess.run([sys.executable, "-m", "tools.replay", "live", "--log",
+                           str(runner.log_path)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "live replay matches" in done.stdout
+    assert "PARTIAL: the session is not whole (the session never ended: its runner was " \
+           "killed or crashed" in done.stdout

@@ -8,8 +8,10 @@ written then, and the counting costs next to nothing. Must never write to stdout
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -32,6 +34,8 @@ def progress(what: str, total: int | None, *, unit: str = "events",
                dynamic_ncols=True, mininterval=0.25, smoothing=0.1)
     try:
         yield bar.update
+        bar.total = bar.n  # done: a total that was a guess (a file's lines) is now known
+        bar.refresh()
     finally:
         bar.close()
 
@@ -40,14 +44,37 @@ def _nothing(n: int = 1) -> None:
     """The tick of a progress that is not shown."""
 
 
-def counted(items: Iterator[object], tick: Tick, every: int = 1024) -> Iterator[object]:
-    """`items` passed through, ticking `tick` once per `every` items (and for the rest)."""
-    n = 0
-    for item in items:
-        yield item
-        n += 1
-        if n == every:
-            tick(n)
-            n = 0
-    if n:
-        tick(n)
+@contextmanager
+def waiting(what: str, *, quiet: bool = False) -> Iterator[None]:
+    """For work that cannot count (one SQL statement): the time it has taken, redrawn."""
+    if not shown(quiet):
+        yield
+        return
+    bar = tqdm(total=None, desc=what, bar_format="{desc}: {elapsed}", file=sys.stderr)
+    done = threading.Event()
+    redraw = threading.Thread(target=_redraw, args=(bar, done), daemon=True)
+    redraw.start()
+    try:
+        yield
+    finally:
+        done.set()
+        redraw.join()
+        bar.close()
+
+
+def _redraw(bar: tqdm, done: threading.Event) -> None:
+    while not done.wait(0.25):
+        bar.refresh()
+
+
+def lines_in(path: Path) -> int | None:
+    """About how many lines a transcript holds (for the time left): its size over the mean
+    size of its first lines."""
+    if not path.is_file():
+        return None  # the reader says what is wrong with it
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        f.readline()  # the header: not like the others
+        sample = [len(f.readline()) for _ in range(256)]
+    sample = [n for n in sample if n]
+    return int(size / (sum(sample) / len(sample))) + 2 if sample else None

@@ -30,8 +30,9 @@ import orjson
 from tools import logs as logset
 from tools.inspect.render import quiet_pipe, visible
 from tools.live import replay_live
+from tools.progress import lines_in, progress
 from transcripts.completeness import partial_reasons
-from transcripts.reader import Recorded, events
+from transcripts.reader import Recorded, count, events
 from transcripts.replay import replay_session, replay_transcript
 from transcripts.transcript import TranscriptReader
 
@@ -40,12 +41,15 @@ PARTIAL = 3  # exit code: it matches, but what was read is not the whole session
 
 def _offline(args: argparse.Namespace) -> dict[str, Any]:
     if args.transcript:  # streamed, each line checked before it is replayed
-        reader = TranscriptReader(Path(args.transcript))
-        report = replay_transcript(reader)
+        path = Path(args.transcript)
+        with progress("replaying", lines_in(path), quiet=args.quiet) as tick:
+            reader = TranscriptReader(path, tick)
+            report = replay_transcript(reader)
         report.partial = reader.partial_reasons()
         return report.as_dict()
     ref = _session(args)
-    return replay_session(ref.log.conn, ref.id).as_dict()
+    with progress("replaying", count(ref.log.conn, ref.id), quiet=args.quiet) as tick:
+        return replay_session(ref.log.conn, ref.id, tick).as_dict()
 
 
 def _live(args: argparse.Namespace) -> dict[str, Any]:
@@ -86,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--session", default=None, help="session id (default: the latest)")
     p.add_argument("--transcript", default=None, help="a transcript file instead of a log")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="offline: no progress on the terminal (none in a pipe either)")
     p.add_argument("--lang", default=None, help="live: runtime type (default: the session's)")
     p.add_argument("--work-dir", default=None,
                    help="live: a folder to copy as the new runner's work folder (the folder "

@@ -26,10 +26,11 @@ from pathlib import Path
 from tools import logs as logset
 from tools.inspect.events import parse_time
 from tools.inspect.render import iso, quiet_pipe, visible
+from tools.progress import lines_in, progress, waiting
 from tools.report import cli as report_cli
 from transcripts import seal, store
 from transcripts.location import resolve_log_path
-from transcripts.reader import open_readonly
+from transcripts.reader import count, open_readonly
 from transcripts.transcript import (
     TranscriptAltered,
     TranscriptReader,
@@ -65,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("prune", help="delete a log's events older than a time")
     r.add_argument("--log", default=None, help="the log (default: the runner's)")
     r.add_argument("--before", required=True, help="ISO 8601 time or an age: 30d, 12h")
+    for command in (e, v, i, r):
+        command.add_argument("-q", "--quiet", action="store_true",
+                             help="no progress on the terminal (none in a pipe either)")
     report_cli.add_parser(sub)
     return p
 
@@ -87,7 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _export(args: argparse.Namespace) -> int:
     key = seal.read_key(args.key_file) if args.key_file else None
     ref = logset.find_session(logset.open_all(args.log), args.session)
-    done = export(ref.log.conn, ref.id, args.out, key=key)
+    total = count(ref.log.conn, ref.id)
+    with progress("exporting", total, quiet=args.quiet or args.out == "-") as tick:
+        done = export(ref.log.conn, ref.id, args.out, key=key, progress=tick)
     where = "stdout" if args.out == "-" else args.out
     signed = ", signed" if done.signed else ""
     print(f"exported {done.events} events of session {ref.id} to {where}{signed}",
@@ -107,7 +113,8 @@ def _said_partial(reasons: list[str], what: str) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     key = seal.read_key(args.key_file) if args.key_file else None
-    reader = verify(Path(args.file))
+    with progress("verifying", lines_in(Path(args.file)), quiet=args.quiet) as tick:
+        reader = verify(Path(args.file), tick)
     expected = args.fingerprint or (_logged_fingerprint(reader, args.log) if args.log else None)
     if expected and expected != reader.fingerprint:
         source = f"the one {args.log} recorded" if args.log else "the one given"
@@ -153,7 +160,8 @@ def _logged_fingerprint(reader: TranscriptReader, log: str) -> str:
 
 
 def _import(args: argparse.Namespace) -> int:
-    session, partial = import_transcript(Path(args.file), Path(args.log))
+    with progress("importing", lines_in(Path(args.file)), quiet=args.quiet) as tick:
+        session, partial = import_transcript(Path(args.file), Path(args.log), tick)
     print(f"imported session {session} into {args.log}", file=sys.stderr)
     return _said_partial(partial, "the transcript held")
 
@@ -164,7 +172,8 @@ def _prune(args: argparse.Namespace) -> int:
     path = resolve_log_path(args.log)
     if not path.is_file():
         raise FileNotFoundError(f"no event log at {path}")
-    deleted = store.prune(path, before)
+    with waiting(f"pruning {path}", quiet=args.quiet):
+        deleted = store.prune(path, before)
     print(f"deleted {deleted} events recorded before {iso(before)} from {path}",
           file=sys.stderr)
     return 0

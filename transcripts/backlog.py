@@ -78,7 +78,10 @@ class Backlog:
     def add(self, rows: list[Row]) -> None:
         if self.size is not None:
             self.size += sum(map(row_size, rows))
-        self.rows.extend(rows)
+        if self.rows:
+            self.rows.extend(rows)
+        else:  # the common case: nothing waited, take the list as it is
+            self.rows = rows
 
     def count(self) -> int:
         """Start counting the size (the writer fell behind)."""
@@ -88,6 +91,9 @@ class Backlog:
 
     def written(self, n: int) -> list[Row]:
         """Drop the first `n` rows (committed); them."""
+        if n >= len(self.rows):  # the common case: all of it, no copy
+            done, self.rows, self.size = self.rows, [], None
+            return done
         done, self.rows = self.rows[:n], self.rows[n:]
         if not self.rows:
             self.size = None

@@ -32,25 +32,29 @@ def session_problem(session: Any) -> str | None:
     return None
 
 
-_FIELDS = frozenset(EVENT_FIELDS)
-
-
 def event_problem(d: dict[str, Any]) -> str | None:
     """Why an event line holds what no runner records (None: it is plausible). Offline
     replay asks this of every line, so each test is the cheapest that says the same: a
     range check also refuses NaN and the infinities, as `_is_time` does."""
-    if len(d) != len(EVENT_FIELDS) + 1 or not d.keys() >= _FIELDS:
-        return f"does not hold the fields of an event ({', '.join(EVENT_FIELDS)})"
-    wall, mono = d["wall"], d["mono"]
+    if len(d) != len(EVENT_FIELDS) + 1:
+        return _NOT_AN_EVENT
+    try:
+        seq, wall, mono, source, kind = d["seq"], d["wall"], d["mono"], d["source"], d["kind"]
+        name, moved_from, moved_to = d["name"], d["from"], d["to"]
+        d["data"]
+    except KeyError:
+        return _NOT_AN_EVENT
     wall_type, mono_type = type(wall), type(mono)
     if not ((wall_type is float or wall_type is int) and 0 <= wall <= MAX_TIME
             and (mono_type is float or mono_type is int) and -MAX_TIME <= mono <= MAX_TIME):
         return (f"holds a time no runner records (wall {wall!r}, mono {mono!r}): the file "
                 "was forged")
-    moved_from, moved_to = d["from"], d["to"]
-    if (type(d["seq"]) is not int or type(d["source"]) is not str
-            or type(d["kind"]) is not str or type(d["name"]) is not str
+    if (type(seq) is not int or type(source) is not str or type(kind) is not str
+            or type(name) is not str
             or (moved_from is not None and type(moved_from) is not str)
             or (moved_to is not None and type(moved_to) is not str)):
         return "holds a field of the wrong type (seq, source, kind, name, from or to)"
     return None
+
+
+_NOT_AN_EVENT = f"does not hold the fields of an event ({', '.join(EVENT_FIELDS)})"

@@ -226,6 +226,14 @@ def encode(data: Payload | bytearray) -> bytes | bytearray | str | None:
     return encode_checked(data)[0]
 
 
+def encode_fast(data: Payload | bytearray) -> bytes | bytearray | str | None:
+    """As `encode`, but raises where `encode_checked` would give a placeholder (the writer's
+    fast path: a batch with such a value is then encoded one event at a time)."""
+    if data is None or isinstance(data, (bytes, bytearray)):
+        return data
+    return fastjson.dumps(data, _wrap_bytes)
+
+
 def encode_checked(data: Payload | bytearray) -> tuple[bytes | bytearray | str | None, str | None]:
     """`data` as stored, and None; or, where no encoding can hold it, a placeholder
     `{"$unrecorded": why, "type": ...}` and why.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,12 +192,28 @@ def record(log: Any, stream: Iterable[Event]) -> None:
         machines.consume(event)
 
 
-def replay_session(conn: sqlite3.Connection, session: str) -> ReplayReport:
-    """Replay one session of a log; a session that never ended (a crash) may be cut short."""
+def replay_session(conn: sqlite3.Connection, session: str,
+                   progress: Callable[[int], None] | None = None) -> ReplayReport:
+    """Replay one session of a log; a session that never ended (a crash) may be cut short.
+    `progress` is told, now and then, how far on (in seq numbers) the replay has come."""
     row = conn.execute("SELECT ended_wall FROM sessions WHERE id = ?", (session,)).fetchone()
     # output and log events neither drive nor check a machine: SQLite skips them unread
-    report = replay_rows(rows(conn, session, FED + MOVES, data_of=FED),
+    fed = rows(conn, session, FED + MOVES, data_of=FED)
+    report = replay_rows(fed if progress is None else _ticked(fed, progress),
                          truncated=row is not None and row[0] is None)
     report.events = count(conn, session)
     report.partial = partial_reasons(conn, session)
     return report
+
+
+def _ticked(recorded: Iterable[Row], progress: Callable[[int], None],
+            every: int = 8192) -> Iterator[Row]:
+    """The rows, telling `progress` how far their seq numbers went every `every` rows (the
+    events between, outputs, are skipped unread but are done all the same)."""
+    said = None
+    for n, row in enumerate(recorded, 1):
+        yield row
+        if not n % every:
+            if said is not None:
+                progress(row[0] - said)
+            said = row[0]

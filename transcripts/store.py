@@ -63,7 +63,7 @@ from transcripts.logfile import (
     import_session,
     prune,
 )
-from transcripts.reader import encode, encode_checked
+from transcripts.reader import encode, encode_checked, encode_fast
 from transcripts.recovery import UPDATE_GAPS, LogStats, Recovery
 from transcripts.retention import Retention
 
@@ -245,9 +245,19 @@ class EventLog(Recovery):
             return not self._backlog.rows and not self._pending
 
     def _rows(self, taken: list[Event]) -> list[Row]:
-        """Events as the INSERT takes them, data encoded one event at a time; data no
-        encoding can hold becomes a placeholder, followed by a LogGap row saying why; an
-        item that is not even an event is left out, as a writer failure."""
+        """Events as the INSERT takes them: all at once at full speed, or, if any of them
+        is a problem, one at a time (`_careful_rows`)."""
+        key = self._key
+        try:
+            return [(key, e.wall, e.mono, e.source, e.kind, e.name, e.from_state, e.to_state,
+                     encode_fast(e.data)) for e in taken]
+        except Exception:
+            return self._careful_rows(taken)
+
+    def _careful_rows(self, taken: list[Event]) -> list[Row]:
+        """Data encoded one event at a time: data no encoding can hold becomes a placeholder,
+        followed by a LogGap row saying why; an item that is not even an event is left out,
+        as a writer failure."""
         key, rows = self._key, []
         add = rows.append
         for e in taken:
@@ -290,7 +300,7 @@ class EventLog(Recovery):
         rows = self._rekeyed()
         done, piece = 0, len(rows)
         while done < len(rows):
-            chunk = rows[done:done + piece]
+            chunk = rows if piece >= len(rows) and done == 0 else rows[done:done + piece]
             try:
                 self._insert(conn, chunk)
             except DATA_ERRORS as e:
@@ -335,8 +345,9 @@ class EventLog(Recovery):
             return
         done = self._backlog.written(n)
         gaps = gap_totals(done)[0] if self._gap_rows else 0
-        with self._lock:
-            self._gap_rows -= gaps
+        if gaps:
+            with self._lock:
+                self._gap_rows -= gaps
         with self._written:
             self.stats.written += len(done)
             self.stats.gaps += gaps

@@ -26,6 +26,7 @@ import hashlib
 import os
 import sqlite3
 import sys
+from binascii import hexlify
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from transcripts.events import KERNEL, OBSERVATION, Event
 from transcripts.reader import Recorded, Row, count, encode, events, session_header
 
 FORMAT = "krunner-transcript"
+PROGRESS_EVERY = 8192  # lines between two reports to a `progress` callable
+Progress = Callable[[int], None]  # told how many more lines (events) are done
 VERSION = 2
 SUFFIX = len(',"h":"') + 32 + len('"}')
 BOM = b"\xef\xbb\xbf"
@@ -91,8 +94,10 @@ class Exported:
 
 
 def export(conn: sqlite3.Connection, session: str, out: Path | str, *,
-           key: bytes | None = None, expired: Callable[[], bool] | None = None) -> Exported:
-    """Write one session to `out` (mode 0600; "-": stdout), signed when given a `key`.
+           key: bytes | None = None, expired: Callable[[], bool] | None = None,
+           progress: Progress | None = None) -> Exported:
+    """Write one session to `out` (mode 0600; "-": stdout), signed when given a `key`;
+    `progress` is told how many more events were written, every PROGRESS_EVERY.
 
     `expired` is asked every `DEADLINE_EVERY` events whether the caller's deadline has
     passed (this module never reads a clock); once it has, the export stops writing events
@@ -113,6 +118,10 @@ def export(conn: sqlite3.Connection, session: str, out: Path | str, *,
                     "kind": e.kind, "name": e.name, "from": e.from_state, "to": e.to_state,
                     "data": _portable(e.data)})
             written += 1
+            if progress is not None and not written % PROGRESS_EVERY:
+                progress(PROGRESS_EVERY)
+        if progress is not None:
+            progress(written % PROGRESS_EVERY)
         if cut:
             partial = [*partial, f"the export stopped at its deadline after {written} of "
                                  f"{count(conn, session)} events"]
@@ -178,8 +187,9 @@ class TranscriptReader:
     read (and checked) at once. Iterating raises TranscriptAltered at the first bad line.
     Once read to the end: `events`, `fingerprint`, `partial` and `sig` (None: unsigned)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, progress: Progress | None = None) -> None:
         self.path = Path(path)
+        self.progress = progress  # told how many more lines were read, every PROGRESS_EVERY
         if not self.path.is_file():
             raise FileNotFoundError(f"no transcript at {self.path}")
         self.events = 0
@@ -219,9 +229,12 @@ class TranscriptReader:
         path, prev, number, ended = self.path, b"", 0, False
         wanted = None if kinds is None else frozenset(k.encode() for k in kinds)
         seed = hashlib.blake2b(digest_size=16)  # copied a line: cheaper than made anew
-        problem = plausible.event_problem
+        problem, tick = plausible.event_problem, self.progress
+        loads = fastjson.orjson.loads if fastjson.orjson is not None else fastjson.loads
         with path.open("rb") as f:
             for number, raw in enumerate(f, 1):
+                if tick is not None and not number % PROGRESS_EVERY:
+                    tick(PROGRESS_EVERY)
                 if ended:
                     raise TranscriptAltered(path, number, "follows the closing line")
                 line = raw[:-1] if raw[-1:] == b"\n" else raw
@@ -231,7 +244,7 @@ class TranscriptReader:
                 chain = seed.copy()  # as _chained(prev, body), in two updates
                 chain.update(prev)
                 chain.update(line[:-SUFFIX])
-                before, prev = prev, chain.hexdigest().encode()
+                before, prev = prev, hexlify(chain.digest())
                 if line[-34:-2] != prev:
                     raise TranscriptAltered(path, number, "was changed, or lines before it "
                                             "were changed, moved, added or removed")
@@ -241,7 +254,7 @@ class TranscriptReader:
                 if at >= 0 and raw[at + 9:raw.index(b'"', at + 9)] not in wanted:  # type: ignore[operator]
                     continue
                 try:
-                    obj = fastjson.loads(raw)
+                    obj = loads(raw)
                 except (ValueError, RecursionError):
                     raise TranscriptAltered(self.path, number, "is not valid JSON (or nests "
                                             "deeper than a runner records)") from None
@@ -257,6 +270,8 @@ class TranscriptReader:
                 if why:
                     raise TranscriptAltered(path, number, why)
                 yield obj
+        if tick is not None:
+            tick(number % PROGRESS_EVERY)
         if not ended:
             raise TranscriptAltered(path, number + 1, "is missing: the file ends before "
                                     "its closing line (it was cut)")
@@ -319,9 +334,9 @@ def load(path: Path) -> tuple[dict[str, Any], list[Recorded]]:
     return reader.header, list(reader.recorded())
 
 
-def verify(path: Path) -> TranscriptReader:
+def verify(path: Path, progress: Progress | None = None) -> TranscriptReader:
     """Read the whole file, checking every line; TranscriptAltered names the first bad one."""
-    reader = TranscriptReader(path)
+    reader = TranscriptReader(path, progress)
     for _ in reader.lines():
         pass
     return reader
@@ -333,13 +348,14 @@ def import_into(path: Path, log_path: Path) -> str:
     return import_transcript(path, log_path)[0]
 
 
-def import_transcript(path: Path, log_path: Path) -> tuple[str, list[str]]:
+def import_transcript(path: Path, log_path: Path, progress: Progress | None = None
+                      ) -> tuple[str, list[str]]:
     """Load a transcript into a log file as its own session, through the log's writer,
     streaming, committed in chunks; an altered file leaves nothing behind. The session id,
     and why the transcript is not the whole session. What the log could not otherwise tell
     (events pruned, an export cut at its deadline) becomes one `LogGap` event at the end, so
     the imported session never reads as whole."""
-    reader = TranscriptReader(path)
+    reader = TranscriptReader(path, progress)
     store.import_session(log_path, reader.header["session"], _stored_rows(reader))
     return str(reader.header["session"]["id"]), reader.partial_reasons()
 

@@ -97,7 +97,7 @@ def collect(ref: SessionRef, origin: Origin, write: Write,
     for seq, wall, source, kind, name, frm, to, data in cursor:
         seq = origin.seq(seq)
         text = _text(data)
-        group = "run" if source.startswith("run:") else source
+        group = group_of(source)
         events.add([seq, wall, source, kind, name, frm, to, _line(text)], group)
         out.kinds[kind] += 1
         parsed = _parsed(data) if kind == "transition" else None

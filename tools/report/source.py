@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools import logs as logset
-from tools.progress import progress
+from tools.progress import lines_in, progress
 from transcripts import store
 from transcripts.completeness import partial_reasons
 from transcripts.reader import encode, open_log
@@ -46,8 +46,9 @@ def from_transcript(path: Path, quiet: bool) -> Iterator[tuple[logset.SessionRef
     seqs = array("q")
     with tempfile.TemporaryDirectory(prefix="krunner-report-") as folder:
         log = Path(folder) / "events.sqlite3"
-        with progress("reading the transcript", _lines_guess(path), quiet=quiet) as tick:
-            store.import_session(log, reader.header["session"], _rows(reader, seqs, tick))
+        with progress("reading the transcript", lines_in(path), quiet=quiet) as tick:
+            reader.progress = tick
+            store.import_session(log, reader.header["session"], _rows(reader, seqs))
         reasons = reader.partial_reasons()
         origin = Origin("transcript", str(path), str(reader.header["session"]["id"]),
                         f"intact: each of its {reader.events} events checks out (hash chain, "
@@ -60,28 +61,11 @@ def from_transcript(path: Path, quiet: bool) -> Iterator[tuple[logset.SessionRef
             opened.conn.close()
 
 
-def _rows(reader: TranscriptReader, seqs: array, tick: object) -> Iterator[store.StoredRow]:
-    n = 0
+def _rows(reader: TranscriptReader, seqs: array) -> Iterator[store.StoredRow]:
     for d in reader.lines():
         seqs.append(d["seq"])
         yield (d["wall"], d["mono"], d["source"], d["kind"], d["name"], d["from"], d["to"],
                encode(from_portable(d["data"])))
-        n += 1
-        if n == 4096:
-            tick(n)  # type: ignore[operator]
-            n = 0
-    tick(n)  # type: ignore[operator]
-
-
-def _lines_guess(path: Path) -> int | None:
-    """About how many events a transcript holds (for the bar's time left): its size over
-    the size of its first lines."""
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        f.readline()
-        sample = [len(f.readline()) for _ in range(200)]
-    sample = [n for n in sample if n]
-    return int(size / (sum(sample) / len(sample))) if sample else None
 
 
 def from_log(patterns: Sequence[str] | None, session: str | None
